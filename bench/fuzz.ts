@@ -1,0 +1,28 @@
+/**
+ * Long fuzz run of the capture readers and the decoders (issue 3: at least 1M iterations each).
+ *   npm run bench:fuzz                 # 1,000,000 iterations each, seed 1
+ *   FUZZ_ITERATIONS=5000000 FUZZ_SEED=7 npm run bench:fuzz
+ * Exits non-zero if any exception escaped.
+ */
+import { fuzzCaptureReaders } from '../test/fuzz/capture-fuzz.js';
+import { fuzzDecoders } from '../test/fuzz/decode-fuzz.js';
+
+const iterations = Number(process.env['FUZZ_ITERATIONS'] ?? 1_000_000);
+const seed = Number(process.env['FUZZ_SEED'] ?? 1);
+let failed = false;
+for (const [name, fn] of [
+  ['capture readers', fuzzCaptureReaders],
+  ['decoders', fuzzDecoders],
+] as const) {
+  const t0 = process.hrtime.bigint();
+  const r = fn(iterations, seed);
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const extra = r as { hangs?: number; violations?: number };
+  const hangs = extra.hangs ?? 0;
+  const violations = extra.violations ?? 0;
+  console.log(
+    `${name}: ${r.iterations} iterations in ${s.toFixed(1)} s, ${r.exceptions} exceptions escaped, ${hangs} hangs, ${violations} invariant violations`,
+  );
+  if (r.exceptions + hangs + violations > 0) failed = true;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,181 @@
+/**
+ * EVE JSON output (Suricata's field names, one object per line), a Sink for flow records and the
+ * final stats record. Every record validates against Suricata's EVE schema (strict: no keys the
+ * schema does not define; see test/golden/eve-schema.test.ts).
+ */
+import fs from 'node:fs';
+import type { FlowRecord } from '../flow/table.js';
+import type { EngineCounters } from '../pipeline/engine.js';
+import { eveTimestamp } from '../util/time.js';
+import { EVE_DECODER_EVENT_KEYS } from './eve-stats-keys.js';
+
+const PROTO_NAMES: Record<number, string> = {
+  1: 'ICMP',
+  2: 'IGMP',
+  6: 'TCP',
+  17: 'UDP',
+  47: 'GRE',
+  50: 'ESP',
+  58: 'IPv6-ICMP',
+  132: 'SCTP',
+};
+
+/** EVE `proto`: Suricata's protocol names, the number for others. */
+export function protoName(proto: number): string {
+  return PROTO_NAMES[proto] ?? String(proto);
+}
+
+/** Suricata prints TCP flags as a hex byte, e.g. "1b". */
+function hexFlags(f: number): string {
+  return f.toString(16).padStart(2, '0');
+}
+
+/** The EVE `flow` event for a finished flow. */
+export function flowEvent(rec: FlowRecord, host: string): Record<string, unknown> {
+  const ev: Record<string, unknown> = {
+    timestamp: eveTimestamp(rec.startUs),
+    flow_id: rec.flowId,
+    event_type: 'flow',
+    host,
+    src_ip: rec.srcIp,
+    dest_ip: rec.dstIp,
+    proto: protoName(rec.proto),
+    community_id: rec.communityId,
+  };
+  if (rec.proto === 6 || rec.proto === 17 || rec.proto === 132) {
+    ev['src_port'] = rec.srcPort;
+    ev['dest_port'] = rec.dstPort;
+  }
+  if (rec.proto === 1 || rec.proto === 58) {
+    if (rec.icmpType !== undefined) ev['icmp_type'] = rec.icmpType;
+    if (rec.icmpCode !== undefined) ev['icmp_code'] = rec.icmpCode;
+  }
+  if (rec.vlan.length > 0) ev['vlan'] = rec.vlan;
+  ev['flow'] = {
+    pkts_toserver: rec.pktsToServer,
+    pkts_toclient: rec.pktsToClient,
+    bytes_toserver: rec.bytesToServer,
+    bytes_toclient: rec.bytesToClient,
+    start: eveTimestamp(rec.startUs),
+    end: eveTimestamp(rec.endUs),
+    age: Math.max(0, Math.floor(rec.endUs / 1e6) - Math.floor(rec.startUs / 1e6)),
+    state: rec.state,
+    reason: rec.reason,
+    alerted: rec.alerted,
+  };
+  if (rec.tcp) {
+    const f = rec.tcp.flags;
+    const tcp: Record<string, unknown> = {
+      tcp_flags: hexFlags(f),
+      tcp_flags_ts: hexFlags(rec.tcp.flagsTs),
+      tcp_flags_tc: hexFlags(rec.tcp.flagsTc),
+    };
+    if (f & 0x01) tcp['fin'] = true;
+    if (f & 0x02) tcp['syn'] = true;
+    if (f & 0x04) tcp['rst'] = true;
+    if (f & 0x08) tcp['psh'] = true;
+    if (f & 0x10) tcp['ack'] = true;
+    if (f & 0x20) tcp['urg'] = true;
+    if (f & 0x40) tcp['ecn'] = true;
+    if (f & 0x80) tcp['cwr'] = true;
+    tcp['state'] = rec.tcp.state;
+    ev['tcp'] = tcp;
+  }
+  return ev;
+}
+
+/** Suricata decoder counter names for our protocol counts (stats.decoder.*). */
+const DECODER_COUNTERS: ReadonlyArray<readonly [string, string]> = [
+  ['ethernet', 'ethernet'],
+  ['vlan', 'vlan'],
+  ['sll', 'sll'],
+  ['sll2', 'sll2'],
+  ['null', 'null'],
+  ['raw', 'raw'],
+  ['chdlc', 'chdlc'],
+  ['mpls', 'mpls'],
+  ['pppoe', 'pppoe'],
+  ['arp', 'arp'],
+  ['ipv4', 'ipv4'],
+  ['ipv6', 'ipv6'],
+  ['tcp', 'tcp'],
+  ['udp', 'udp'],
+  ['icmp', 'icmpv4'],
+  ['icmpv6', 'icmpv6'],
+  ['sctp', 'sctp'],
+  ['gre', 'gre'],
+  ['vxlan', 'vxlan'],
+  ['invalid', 'invalid'],
+];
+
+/** The final EVE `stats` event of a run. */
+export function statsEvent(
+  c: EngineCounters,
+  protocols: Record<string, number>,
+  host: string,
+  uptimeSeconds: number,
+  readErrors: number,
+): Record<string, unknown> {
+  const decoder: Record<string, unknown> = {
+    pkts: c.packets,
+    bytes: c.bytes,
+    avg_pkt_size: c.packets > 0 ? Math.round(c.bytes / c.packets) : 0,
+  };
+  for (const [ours, theirs] of DECODER_COUNTERS) decoder[theirs] = protocols[ours] ?? 0;
+  // Only events Suricata's schema names go into stats.decoder.event; all of them are in the --json summary.
+  const event: Record<string, Record<string, number>> = {};
+  for (const [name, n] of Object.entries(c.decoderEvents)) {
+    const m = /^decoder\.([a-z0-9_]+)\.([a-z0-9_]+)$/.exec(name);
+    if (!m || !EVE_DECODER_EVENT_KEYS.has(`${m[1]}.${m[2]}`)) continue;
+    (event[m[1]!] ??= {})[m[2]!] = n;
+  }
+  decoder['event'] = event;
+  const f = c.flow;
+  const flow: Record<string, unknown> = {
+    total: f['total'] ?? 0,
+    active: f['active'] ?? 0,
+    tcp: f['tcp'] ?? 0,
+    udp: f['udp'] ?? 0,
+    icmpv4: f['icmpv4'] ?? 0,
+    icmpv6: f['icmpv6'] ?? 0,
+    tcp_reuse: f['tcp_reuse'] ?? 0,
+  };
+  return {
+    timestamp: eveTimestamp(c.lastTsUs >= 0 ? c.lastTsUs : Date.now() * 1000),
+    event_type: 'stats',
+    host,
+    stats: {
+      uptime: Math.round(uptimeSeconds),
+      capture: { errors: readErrors },
+      decoder,
+      flow,
+    },
+  };
+}
+
+/** Buffered EVE JSON lines writer. */
+export class EveWriter {
+  private readonly fd: number;
+  private chunk = '';
+
+  constructor(path: string) {
+    this.fd = fs.openSync(path, 'w');
+  }
+
+  write(ev: Record<string, unknown>): void {
+    this.chunk += JSON.stringify(ev) + '\n';
+    if (this.chunk.length >= 1 << 16) this.flush();
+  }
+
+  flush(): void {
+    if (this.chunk.length > 0) {
+      fs.writeSync(this.fd, this.chunk);
+      this.chunk = '';
+    }
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Engine configuration: defaults, Suricata-style dotted keys (`--set KEY=VALUE`, `-c suricata.yaml`)
+ * and validation. Keys Vigil does not support are reported back to the caller as warnings, never
+ * silently applied.
+ */
+
+export interface EngineConfig {
+  /** Validate IP/TCP/UDP/ICMP checksums (`-k all`); off by default because NIC offloads leave invalid checksums in captures. */
+  checksumValidation: boolean;
+  /** Sensor name written to EVE `host`. */
+  sensorName: string;
+  flow: {
+    maxFlows: number;
+    /** Seconds, by protocol and state, like Suricata's `flow-timeouts`. */
+    timeouts: Record<'default' | 'tcp' | 'udp' | 'icmp', { new: number; established: number; closed: number }>;
+    /** A flow older than this (seconds) is ended and continued as a new flow; 0 = never. Default 1800 s. */
+    activeTimeout: number;
+  };
+  defrag: { maxTrackers: number; maxBytes: number; timeout: number };
+  /** Stored for the signature engine (issue 4): address and port groups. */
+  vars: { addressGroups: Record<string, string>; portGroups: Record<string, string> };
+  stream: { midstream: boolean; reassemblyDepth: number };
+}
+
+/** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
+export function defaultConfig(): EngineConfig {
+  return {
+    checksumValidation: false,
+    sensorName: 'vigil',
+    flow: {
+      maxFlows: 262144,
+      timeouts: {
+        default: { new: 30, established: 300, closed: 0 },
+        tcp: { new: 60, established: 600, closed: 60 },
+        udp: { new: 30, established: 300, closed: 0 },
+        icmp: { new: 30, established: 300, closed: 0 },
+      },
+      activeTimeout: 1800,
+    },
+    defrag: { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, timeout: 60 },
+    vars: {
+      addressGroups: {
+        HOME_NET: '[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]',
+        EXTERNAL_NET: '!$HOME_NET',
+      },
+      portGroups: { HTTP_PORTS: '80', SSH_PORTS: '22', FTP_PORTS: '21' },
+    },
+    stream: { midstream: false, reassemblyDepth: 1024 * 1024 },
+  };
+}
+
+/** Parse Suricata-style sizes: `1mb`, `64kb`, `2gb`, plain numbers. */
+export function parseSize(v: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$/i.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
+  return Math.round(n * mult);
+}
+
+function parseBool(v: string): boolean | null {
+  const s = v.trim().toLowerCase();
+  if (['yes', 'true', 'on', '1', 'enabled'].includes(s)) return true;
+  if (['no', 'false', 'off', '0', 'disabled'].includes(s)) return false;
+  return null;
+}
+
+function parseSeconds(v: string): number | null {
+  const n = Number(v.trim());
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'VIGIL_CONFIG_INVALID';
+}
+
+/**
+ * Apply one dotted key. Returns null when applied, or a warning string when the key is not
+ * supported (the caller prints it and goes on, as Suricata's users expect for `--set`).
+ * Throws ConfigError for a supported key with an invalid value.
+ */
+export function applySetting(cfg: EngineConfig, key: string, value: string): string | null {
+  const bad = (what: string): never => {
+    throw new ConfigError(`invalid value for ${key}: "${value}" (${what})`);
+  };
+  let m: RegExpExecArray | null;
+  if ((m = /^flow-timeouts\.(default|tcp|udp|icmp)\.(new|established|closed)$/.exec(key))) {
+    const s = parseSeconds(value) ?? bad('expected seconds');
+    cfg.flow.timeouts[m[1] as 'tcp'][m[2] as 'new'] = s;
+    return null;
+  }
+  if ((m = /^vars\.address-groups\.([A-Za-z0-9_]+)$/.exec(key))) {
+    cfg.vars.addressGroups[m[1]!] = value;
+    return null;
+  }
+  if ((m = /^vars\.port-groups\.([A-Za-z0-9_]+)$/.exec(key))) {
+    cfg.vars.portGroups[m[1]!] = value;
+    return null;
+  }
+  switch (key) {
+    case 'flow.max-flows': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1024 || n > 16_777_216) bad('expected an integer 1024..16777216');
+      cfg.flow.maxFlows = n;
+      return null;
+    }
+    case 'flow.active-timeout':
+      cfg.flow.activeTimeout = parseSeconds(value) ?? bad('expected seconds');
+      return null;
+    case 'defrag.trackers':
+    case 'defrag.max-trackers': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) bad('expected a positive integer');
+      cfg.defrag.maxTrackers = n;
+      return null;
+    }
+    case 'defrag.memcap':
+      cfg.defrag.maxBytes = parseSize(value) ?? bad('expected a size such as 32mb');
+      return null;
+    case 'defrag.timeout':
+      cfg.defrag.timeout = parseSeconds(value) ?? bad('expected seconds');
+      return null;
+    case 'stream.midstream':
+      cfg.stream.midstream = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'stream.reassembly.depth':
+      cfg.stream.reassemblyDepth = parseSize(value) ?? bad('expected a size such as 1mb');
+      return null;
+    case 'sensor-name':
+      if (value.trim() === '') bad('empty');
+      cfg.sensorName = value.trim();
+      return null;
+    case 'checksum-validation':
+      cfg.checksumValidation = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    default:
+      return `unsupported configuration key ignored: ${key}`;
+  }
+}
+
+/**
+ * Flatten a parsed suricata.yaml into dotted keys and apply those Vigil understands.
+ * Sections Vigil has no use for (outputs, app-layer parsers it lacks, threading, ...) are skipped
+ * without a warning each, since a stock suricata.yaml has hundreds; unsupported keys under the
+ * sections Vigil does read are returned as warnings.
+ */
+export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
+  const warnings: string[] = [];
+  const READ = ['vars', 'flow-timeouts', 'stream', 'defrag', 'flow', 'sensor-name'];
+  const walk = (prefix: string, v: unknown): void => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k, child] of Object.entries(v as Record<string, unknown>)) walk(prefix ? `${prefix}.${k}` : k, child);
+      return;
+    }
+    if (!READ.some((r) => prefix === r || prefix.startsWith(r + '.'))) return;
+    const w = applySetting(cfg, prefix, Array.isArray(v) ? `[${v.join(',')}]` : String(v));
+    if (w) warnings.push(w);
+  };
+  walk('', doc);
+  return warnings;
+}

@@ -1,0 +1,135 @@
+/**
+ * One shard of the packet pipeline: decode -> flow table (+ features). Owns its state; the
+ * runner feeds it batches, inline (one worker) or inside a worker thread (several).
+ */
+import type { PacketBatch } from '../capture/batch.js';
+import { DecodedBatch, LAYER_NAMES } from '../decode/batch.js';
+import { Decoder } from '../decode/decode.js';
+import { FlowTable } from '../flow/table.js';
+import type { FlowRecord } from '../flow/table.js';
+import type { EngineConfig } from './config.js';
+
+/** Counters a shard reports; merged across shards by summing. */
+export interface EngineCounters {
+  packets: number;
+  bytes: number;
+  /** Per LAYER bit index (0..31): packets carrying that protocol. */
+  layerCounts: number[];
+  decoderEvents: Record<string, number>;
+  flow: Record<string, number>;
+  firstTsUs: number;
+  lastTsUs: number;
+}
+
+export type FlowHandler = (rec: FlowRecord) => void;
+
+export class PacketEngine {
+  readonly decoder: Decoder;
+  readonly flows: FlowTable;
+  private readonly dec: DecodedBatch;
+  private readonly layerCounts = new Float64Array(32);
+  packets = 0;
+  bytes = 0;
+  firstTsUs = -1;
+  lastTsUs = -1;
+
+  constructor(cfg: EngineConfig, onFlow: FlowHandler, batchCapacity: number, workerId = 0) {
+    this.decoder = new Decoder({
+      checksumValidation: cfg.checksumValidation,
+      defragMaxTrackers: cfg.defrag.maxTrackers,
+      defragMaxBytes: cfg.defrag.maxBytes,
+      defragTimeoutUs: cfg.defrag.timeout * 1e6,
+    });
+    const t = cfg.flow.timeouts;
+    this.flows = new FlowTable(
+      {
+        maxFlows: cfg.flow.maxFlows,
+        workerId,
+        timeouts: {
+          tcp: t.tcp,
+          udp: t.udp,
+          icmp: t.icmp,
+          default: t.default,
+          active: cfg.flow.activeTimeout,
+        },
+      },
+      onFlow,
+    );
+    this.dec = new DecodedBatch(batchCapacity);
+  }
+
+  /** Decode and track one batch. */
+  process(pkts: PacketBatch): void {
+    const n = pkts.count;
+    if (n === 0) return;
+    this.decoder.decode(pkts, this.dec);
+    this.flows.process(pkts, this.dec);
+    const layers = this.dec.layers;
+    const counts = this.layerCounts;
+    const origLen = pkts.origLen;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      bytes += origLen[i]!;
+      let bits = layers[i]!;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        counts[31 - Math.clz32(low)]!++;
+        bits ^= low;
+      }
+    }
+    if (this.firstTsUs < 0) this.firstTsUs = pkts.tsUs[0]!;
+    this.lastTsUs = pkts.tsUs[n - 1]!;
+    this.packets += n;
+    this.bytes += bytes;
+  }
+
+  /** End every flow (emitting its record). */
+  finish(): void {
+    this.flows.flush();
+  }
+
+  counters(): EngineCounters {
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      layerCounts: Array.from(this.layerCounts),
+      decoderEvents: this.decoder.eventCounts(),
+      flow: this.flows.stats(),
+      firstTsUs: this.firstTsUs,
+      lastTsUs: this.lastTsUs,
+    };
+  }
+}
+
+/** Sum shard counters. */
+export function mergeCounters(all: readonly EngineCounters[]): EngineCounters {
+  const out: EngineCounters = {
+    packets: 0,
+    bytes: 0,
+    layerCounts: new Array<number>(32).fill(0),
+    decoderEvents: {},
+    flow: {},
+    firstTsUs: -1,
+    lastTsUs: -1,
+  };
+  for (const c of all) {
+    out.packets += c.packets;
+    out.bytes += c.bytes;
+    for (let i = 0; i < 32; i++) out.layerCounts[i]! += c.layerCounts[i] ?? 0;
+    for (const [k, v] of Object.entries(c.decoderEvents)) out.decoderEvents[k] = (out.decoderEvents[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(c.flow)) out.flow[k] = (out.flow[k] ?? 0) + v;
+    if (c.firstTsUs >= 0 && (out.firstTsUs < 0 || c.firstTsUs < out.firstTsUs)) out.firstTsUs = c.firstTsUs;
+    if (c.lastTsUs > out.lastTsUs) out.lastTsUs = c.lastTsUs;
+  }
+  return out;
+}
+
+/** Protocol name -> packet count (non-zero only), from merged layer counts. */
+export function protocolCounts(c: EngineCounters): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, bit] of LAYER_NAMES) {
+    const n = c.layerCounts[31 - Math.clz32(bit)] ?? 0;
+    if (n > 0) out[name] = n;
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+/** Every EVE record Vigil writes validates against Suricata's published EVE schema (strict). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { SHARED_DIR, findFiles, tempDir } from '../helpers/paths.js';
+import { mapLimit, runCli } from '../helpers/reference.js';
+
+const require = createRequire(import.meta.url);
+// ajv's 2020-12 build, per data/eve-schema/README.md.
+const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => {
+  compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown[] | null };
+};
+
+const schemaPath = path.join(SHARED_DIR, 'data', 'eve-schema', 'schema.json');
+
+test(
+  'EVE flow and stats records validate against Suricata schema',
+  { skip: !fs.existsSync(schemaPath) && 'schema missing' },
+  async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: false });
+    const validate = ajv.compile(JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as object);
+    const files = [
+      ...findFiles(path.join(SHARED_DIR, 'corpus'), /\.pcap$/).slice(0, 4),
+      ...findFiles(path.join(SHARED_DIR, 'data', 'pcaps'), /\.(pcap|pcapng)$/),
+      ...findFiles(path.join(SHARED_DIR, 'data', 'community-id'), /\.pcap$/),
+    ];
+    const dir = tempDir();
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    await mapLimit(files, 2, async (file) => {
+      const eve = path.join(dir, path.basename(file) + '.json');
+      const r = await runCli(['analyze', '--json', '--no-detect', '--eve', eve, file]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = fs.readFileSync(eve, 'utf8').split('\n').filter(Boolean);
+      assert.ok(lines.length > 0);
+      const last = JSON.parse(lines[lines.length - 1]!) as { event_type: string };
+      assert.equal(last.event_type, 'stats', 'the final record is a stats event');
+      for (const line of lines) {
+        const ev = JSON.parse(line) as { event_type: string; community_id?: string };
+        seen.add(ev.event_type);
+        if (ev.event_type === 'flow') assert.match(ev.community_id ?? '', /^1:[A-Za-z0-9+/]{27}=$/);
+        if (!validate(ev) && problems.length < 10) {
+          problems.push(`${path.basename(file)}: ${JSON.stringify(validate.errors)} in ${line.slice(0, 300)}`);
+        }
+      }
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(problems, []);
+    assert.deepEqual([...seen].sort(), ['flow', 'stats']);
+  },
+);
