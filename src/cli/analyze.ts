@@ -3,11 +3,11 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { openCaptureFile } from '../capture/open.js';
 import { CaptureError } from '../capture/errors.js';
-import type { FlowRecord } from '../flow/table.js';
 import { runCapture } from '../pipeline/runner.js';
 import { protocolCounts } from '../pipeline/engine.js';
-import { EveWriter, flowEvent, statsEvent } from '../output/eve.js';
+import { EveWriter, statsEvent } from '../output/eve.js';
 import { TalkerTable } from '../output/talkers.js';
+import type { AnalyzeSinkOptions, AnalyzeSinkResult } from '../output/analyze-sink.js';
 import { CliError, usageError } from './errors.js';
 import { engineConfigFrom } from './options.js';
 import { Progress } from './progress.js';
@@ -108,14 +108,10 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       throw new CliError('VIGIL_CLI_INPUT', `cannot write EVE file ${v.eve}: ${(e as Error).message}`, 1);
     }
   }
-  const talkers = new TalkerTable();
-  let flows = 0;
   const host = cfg.sensorName;
-  const onFlow = (rec: FlowRecord): void => {
-    flows++;
-    talkers.add(rec);
-    if (eve) eve.write(flowEvent(rec, host));
-  };
+  // Community IDs are only output in EVE records; skip their SHA-1 per flow otherwise.
+  cfg.flow.communityId = eve !== null;
+  const sinkOptions: AnalyzeSinkOptions = { eve: eve !== null, host };
   const progress = Progress.forFile(reader.size);
   let result;
   try {
@@ -123,7 +119,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       cfg,
       workers,
       maxPackets,
-      onFlow,
+      sink: { module: new URL('../output/analyze-sink.js', import.meta.url).href, options: sinkOptions },
+      onDrain: (lines) => eve?.writeLines(lines as string),
       onProgress: progress ? (pos) => progress.update(pos) : undefined,
     });
   } finally {
@@ -131,6 +128,12 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     reader.close();
   }
   const c = result.counters;
+  const talkers = new TalkerTable();
+  let flows = 0;
+  for (const r of result.sinkResults as AnalyzeSinkResult[]) {
+    flows += r.flows;
+    talkers.merge(r.talkers);
+  }
   const protocols = protocolCounts(c);
   const errors = result.readError ? [{ offset: result.readError.offset, reason: result.readError.reason }] : [];
   if (eve) {

@@ -29,6 +29,11 @@ export interface FlowOptions {
   workerId?: number;
   /** Community ID seed (default 0). */
   communityIdSeed?: number;
+  /**
+   * Compute the Community ID of each finished flow (default true). It costs a SHA-1 per flow,
+   * about a third of the per-flow cost, so runs that output no flow records turn it off.
+   */
+  communityId?: boolean;
   /** Per-source tracking for `Src Distinct Dst Ports/Hosts`. */
   hosts?: HostTrackerOptions;
   /** Entropy histograms available at once (default 4096). */
@@ -77,10 +82,14 @@ export interface FlowRecord {
   state: 'new' | 'established' | 'closed';
   tcp?: FlowTcpInfo;
   reason: FlowEndReason;
+  /** Community ID v1, "" when FlowOptions.communityId is false. */
   communityId: string;
   /** Set by `markAlerted(slot)` while the flow was live. */
   alerted: boolean;
-  /** FEATURE_NAMES order; null when features are off. */
+  /**
+   * FEATURE_NAMES order; null when features are off. A view into a recycled pool: valid during
+   * the onEnd callback only, so a consumer that keeps it must copy it (`Float64Array.from`).
+   */
   features: Float64Array | null;
 }
 
@@ -139,6 +148,9 @@ export class FlowTable {
   private readonly withFeatures: boolean;
   private readonly workerId: number;
   private readonly seed: number;
+  private readonly withCommunityId: boolean;
+  private readonly featPool = new Float64Array(FEATURE_NAMES.length * 256);
+  private featPoolNext = 0;
   private readonly tmo: Float64Array;
   private readonly activeUs: number;
 
@@ -192,6 +204,7 @@ export class FlowTable {
     this.withFeatures = opts.features ?? true;
     this.workerId = (opts.workerId ?? 0) & 0xff;
     this.seed = opts.communityIdSeed ?? 0;
+    this.withCommunityId = opts.communityId ?? true;
 
     let cap = 16;
     while (cap < this.maxFlows * 2) cap *= 2;
@@ -695,8 +708,10 @@ export class FlowTable {
     const icmp = proto === 1 || proto === 58;
     const v = key[o + K_VLAN]! >>> 0;
     const vlan = v === 0 ? [] : v < 4096 ? [v] : [v >>> 12, v & 0xfff];
-    let cid: string;
-    if (icmp && (seen & 1) === 0) {
+    let cid = '';
+    if (!this.withCommunityId) {
+      // Not wanted by any consumer of this run.
+    } else if (icmp && (seen & 1) === 0) {
       // Only responses seen: hash from the responder's point of view.
       cid = communityIdEncoded(
         ipVer,
@@ -717,7 +732,11 @@ export class FlowTable {
     }
     let features: Float64Array | null = null;
     if (this.feats !== null) {
-      features = new Float64Array(FEATURE_NAMES.length);
+      // Views into a recycled pool: a fresh 700-byte backing store per flow cost ~0.4 µs (cpu-prof, bench/macro/throughput.ts).
+      const nf = FEATURE_NAMES.length;
+      if (this.featPoolNext + nf > this.featPool.length) this.featPoolNext = 0;
+      features = this.featPool.subarray(this.featPoolNext, this.featPoolNext + nf);
+      this.featPoolNext += nf;
       let nPorts = -1;
       let nHosts = -1;
       const e = this.hosts!.lookup(ipVer, key, o + K_C);

@@ -163,7 +163,12 @@ export class EveWriter {
   }
 
   write(ev: Record<string, unknown>): void {
-    this.chunk += JSON.stringify(ev) + '\n';
+    this.writeLines(JSON.stringify(ev) + '\n');
+  }
+
+  /** Append already formatted lines (each ending in a newline). */
+  writeLines(lines: string): void {
+    this.chunk += lines;
     if (this.chunk.length >= 1 << 16) this.flush();
   }
 

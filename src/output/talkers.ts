@@ -1,6 +1,9 @@
 /** Top talkers by bytes (sent + received), aggregated from finished flows: no per-packet work. */
 import type { FlowRecord } from '../flow/table.js';
 
+/** [ip, packets, bytes, flows]: compact and structured-cloneable, for merging across workers. */
+export type TalkerEntry = [string, number, number, number];
+
 interface Talker {
   packets: number;
   bytes: number;
@@ -17,11 +20,20 @@ export class TalkerTable {
   add(rec: FlowRecord): void {
     const pkts = rec.pktsToServer + rec.pktsToClient;
     const bytes = rec.bytesToServer + rec.bytesToClient;
-    this.bump(rec.srcIp, pkts, bytes);
-    this.bump(rec.dstIp, pkts, bytes);
+    this.bump(rec.srcIp, pkts, bytes, 1);
+    this.bump(rec.dstIp, pkts, bytes, 1);
   }
 
-  private bump(ip: string, pkts: number, bytes: number): void {
+  /** Add another table's entries (from another worker). */
+  merge(entries: readonly TalkerEntry[]): void {
+    for (const [ip, p, b, f] of entries) this.bump(ip, p, b, f);
+  }
+
+  entries(): TalkerEntry[] {
+    return [...this.hosts.entries()].map(([ip, t]) => [ip, t.packets, t.bytes, t.flows]);
+  }
+
+  private bump(ip: string, pkts: number, bytes: number, flows: number): void {
     let t = this.hosts.get(ip);
     if (!t) {
       if (this.hosts.size >= MAX_HOSTS) {
@@ -33,7 +45,7 @@ export class TalkerTable {
     }
     t.packets += pkts;
     t.bytes += bytes;
-    t.flows++;
+    t.flows += flows;
   }
 
   top(n: number): { ip: string; packets: number; bytes: number; flows: number }[] {

@@ -15,6 +15,8 @@ export interface EngineConfig {
     timeouts: Record<'default' | 'tcp' | 'udp' | 'icmp', { new: number; established: number; closed: number }>;
     /** A flow older than this (seconds) is ended and continued as a new flow; 0 = never. Default 1800 s. */
     activeTimeout: number;
+    /** Compute Community IDs of finished flows (off only when no output uses them). */
+    communityId: boolean;
   };
   defrag: { maxTrackers: number; maxBytes: number; timeout: number };
   /** Stored for the signature engine (issue 4): address and port groups. */
@@ -36,6 +38,7 @@ export function defaultConfig(): EngineConfig {
         icmp: { new: 30, established: 300, closed: 0 },
       },
       activeTimeout: 1800,
+      communityId: true,
     },
     defrag: { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, timeout: 60 },
     vars: {

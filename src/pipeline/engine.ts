@@ -45,6 +45,7 @@ export class PacketEngine {
       {
         maxFlows: cfg.flow.maxFlows,
         workerId,
+        communityId: cfg.flow.communityId,
         timeouts: {
           tcp: t.tcp,
           udp: t.udp,

@@ -1,0 +1,49 @@
+/**
+ * The flow sink of `vigil analyze` (see src/pipeline/sink.ts): counts flows, aggregates top
+ * talkers and, with --eve, formats EVE flow lines — in the worker where each flow ends.
+ */
+import type { FlowRecord } from '../flow/table.js';
+import type { FlowSink } from '../pipeline/sink.js';
+import { flowEvent } from './eve.js';
+import { TalkerTable } from './talkers.js';
+import type { TalkerEntry } from './talkers.js';
+
+export interface AnalyzeSinkOptions {
+  eve: boolean;
+  host: string;
+}
+
+export interface AnalyzeSinkResult {
+  flows: number;
+  talkers: TalkerEntry[];
+}
+
+class AnalyzeSink implements FlowSink {
+  private flows = 0;
+  private readonly talkers = new TalkerTable();
+  private eve = '';
+
+  constructor(private readonly opts: AnalyzeSinkOptions) {}
+
+  flow(rec: FlowRecord): void {
+    this.flows++;
+    this.talkers.add(rec);
+    if (this.opts.eve) this.eve += JSON.stringify(flowEvent(rec, this.opts.host)) + '\n';
+  }
+
+  /** EVE lines since the last drain. */
+  drain(): string | null {
+    if (this.eve.length === 0) return null;
+    const out = this.eve;
+    this.eve = '';
+    return out;
+  }
+
+  finish(): AnalyzeSinkResult {
+    return { flows: this.flows, talkers: this.talkers.entries() };
+  }
+}
+
+export function createSink(options: unknown): FlowSink {
+  return new AnalyzeSink(options as AnalyzeSinkOptions);
+}
