@@ -17,12 +17,15 @@ for (const [name, fn] of [
   const t0 = process.hrtime.bigint();
   const r = fn(iterations, seed);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const extra = r as { hangs?: number; violations?: number };
-  const hangs = extra.hangs ?? 0;
-  const violations = extra.violations ?? 0;
-  console.log(
-    `${name}: ${r.iterations} iterations in ${s.toFixed(1)} s, ${r.exceptions} exceptions escaped, ${hangs} hangs, ${violations} invariant violations`,
+  // Every failure counter either fuzzer reports (readers: hangs, violations; decoders: divergent
+  // re-decodes, out-of-bounds offsets).
+  const counts = r as unknown as Record<string, number>;
+  const bad = ['exceptions', 'hangs', 'violations', 'divergent', 'outOfBounds'].filter(
+    (k) => typeof counts[k] === 'number',
   );
-  if (r.exceptions + hangs + violations > 0) failed = true;
+  console.log(
+    `${name}: ${r.iterations} iterations in ${s.toFixed(1)} s, ${bad.map((k) => `${k} ${counts[k]}`).join(', ')}`,
+  );
+  if (bad.some((k) => counts[k]! > 0)) failed = true;
 }
 process.exit(failed ? 1 : 0);

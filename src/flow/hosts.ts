@@ -10,8 +10,8 @@
  * more than one window ago is reused in place (keeps probe chains intact); if none is found within
  * the probe limit the source is not tracked and `dropped` counts it.
  *
- * Counts are per worker: with flows sharded by flow hash, a source's flows spread over workers,
- * so each worker sees a part of its destinations (see docs/features.md).
+ * Counts are per worker: workers are sharded by IP address pair, so a source's flows to one
+ * destination share a worker but its flows to different hosts may not (see docs/features.md).
  */
 
 /** Bits per bitmap (power of two). */
@@ -32,6 +32,7 @@ export interface HostTrackerOptions {
 /** Address words: DecodedBatch columns (Uint32Array) or the flow table's key block (Int32Array). */
 export type Words = Uint32Array | Int32Array;
 
+/** lowbias32 finaliser (not util/hash mix32: the table's probe behaviour was tuned with this one). */
 function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);

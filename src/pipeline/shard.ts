@@ -6,16 +6,7 @@
  * defragmenter and flow table run. Packets without an IP header go to shard 0.
  */
 import { LINKTYPE } from '../capture/batch.js';
-
-/** Mix one 32-bit word (murmur3 finaliser). */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { mix32 } from '../util/hash.js';
 
 function ipPairHash(buf: Buffer, off: number, end: number): number {
   if (off >= end) return 0;

@@ -9,6 +9,7 @@
  * Reused by the bench script (`fuzzCaptureReaders(1_000_000, seed)`); deterministic per seed.
  */
 import * as fs from 'node:fs';
+import { mulberry32 } from './prng.js';
 import * as path from 'node:path';
 import { PacketBatch } from '../../src/capture/batch.js';
 import type { CaptureReader } from '../../src/capture/reader.js';
@@ -42,17 +43,7 @@ export interface CaptureFuzzResult {
   firstFailure: string | null;
 }
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from './prng.js';
 
 /** The default seed inputs: committed fixtures, and small shared captures when present. */
 export function defaultCaptureSeeds(): Buffer[] {

@@ -7,6 +7,7 @@
  * Used by test/fuzz/decode.test.ts (time-capped) and bench/fuzz.ts (1M+ iterations).
  */
 import * as fs from 'node:fs';
+import { mulberry32 } from './prng.js';
 import * as path from 'node:path';
 import { PacketBatch } from '../../src/capture/batch.js';
 import { openCaptureFile } from '../../src/capture/open.js';
@@ -37,18 +38,6 @@ export interface FuzzResult {
   divergent: number;
   /** Packets whose decoded offsets/lengths point outside their bytes (must be 0). */
   outOfBounds: number;
-}
-
-/** mulberry32: small, fast, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Link-layer prefixes that turn an IPv4/IPv6 packet into a packet of each link type. */
@@ -219,7 +208,7 @@ const MAX_LEN = 2048;
  * `seed`, stopping early after `timeLimitMs`. Never throws.
  */
 export function fuzzDecoders(iterations: number, seed: number, timeLimitMs = Infinity): FuzzResult {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const seeds = fuzzSeeds();
   const defragMaxBytes = 256 * 1024;
   const decoders = [

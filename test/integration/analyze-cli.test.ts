@@ -5,24 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SHARED_DIR, tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/reference.js';
+import type { AnalyzeSummary as Summary } from '../../src/cli/analyze.js';
 
 const PORT_SCAN = path.join(SHARED_DIR, 'corpus', 'port_scan.pcap');
 const BRUTE = path.join(SHARED_DIR, 'corpus', 'brute_force.pcap');
 const dir = tempDir();
-
-interface Summary {
-  packets: number;
-  bytes: number;
-  flows: number;
-  alerts: number;
-  alerts_by_type: Record<string, number>;
-  duration_s: number;
-  packets_per_s: number;
-  errors: { offset: number; reason: string }[];
-  protocols: Record<string, number>;
-  top_talkers: { ip: string; bytes: number }[];
-  decoder_events: Record<string, number>;
-}
 
 async function summary(args: string[]): Promise<Summary> {
   const r = await runCli(['analyze', '--json', ...args]);
