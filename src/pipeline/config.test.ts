@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, applySetting, applyYaml, defaultConfig, parseSize } from './config.js';
+
+test('parseSize reads Suricata-style sizes', () => {
+  assert.equal(parseSize('1mb'), 1048576);
+  assert.equal(parseSize('64 KB'), 65536);
+  assert.equal(parseSize('2gb'), 2 * 1024 ** 3);
+  assert.equal(parseSize('123'), 123);
+  assert.equal(parseSize('lots'), null);
+});
+
+test('applySetting applies supported keys and warns about the rest', () => {
+  const cfg = defaultConfig();
+  assert.equal(applySetting(cfg, 'flow-timeouts.tcp.established', '120'), null);
+  assert.equal(cfg.flow.timeouts.tcp.established, 120);
+  assert.equal(applySetting(cfg, 'vars.address-groups.HOME_NET', '[10.0.0.0/8]'), null);
+  assert.equal(cfg.vars.addressGroups['HOME_NET'], '[10.0.0.0/8]');
+  assert.equal(applySetting(cfg, 'stream.reassembly.depth', '2mb'), null);
+  assert.equal(cfg.stream.reassemblyDepth, 2 * 1048576);
+  assert.match(applySetting(cfg, 'outputs.eve-log.enabled', 'yes') ?? '', /unsupported/);
+  assert.throws(() => applySetting(cfg, 'flow.max-flows', '10'), ConfigError);
+  assert.throws(() => applySetting(cfg, 'stream.midstream', 'perhaps'), ConfigError);
+});
+
+test('applyYaml reads only the sections Vigil uses', () => {
+  const cfg = defaultConfig();
+  const warnings = applyYaml(cfg, {
+    vars: { 'address-groups': { HOME_NET: '[192.168.1.0/24]' } },
+    'flow-timeouts': { udp: { new: 5 } },
+    stream: { midstream: true, 'async-oneside': true },
+    outputs: [{ 'eve-log': { enabled: true } }],
+  });
+  assert.equal(cfg.vars.addressGroups['HOME_NET'], '[192.168.1.0/24]');
+  assert.equal(cfg.flow.timeouts.udp.new, 5);
+  assert.equal(cfg.stream.midstream, true);
+  // Unsupported keys inside a read section are reported; other sections are skipped quietly.
+  assert.deepEqual(warnings, ['unsupported configuration key ignored: stream.async-oneside']);
+});
