@@ -130,6 +130,21 @@ export function statsEvent(
     (event[m[1]!] ??= {})[m[2]!] = n;
   }
   decoder['event'] = event;
+  // stats.defrag: Suricata's counters of the same names (max_frag_hits is Vigil's own; not in the schema).
+  const ev = c.decoderEvents;
+  const defrag: Record<string, unknown> = {
+    ipv4: {
+      fragments: ev['defrag.ipv4.fragments'] ?? 0,
+      reassembled: ev['defrag.ipv4.reassembled'] ?? 0,
+      timeouts: ev['defrag.ipv4.timeouts'] ?? 0,
+    },
+    ipv6: {
+      fragments: ev['defrag.ipv6.fragments'] ?? 0,
+      reassembled: ev['defrag.ipv6.reassembled'] ?? 0,
+      timeouts: ev['defrag.ipv6.timeouts'] ?? 0,
+    },
+    max_trackers_reached: ev['defrag.max_trackers_reached'] ?? 0,
+  };
   const f = c.flow;
   const flow: Record<string, unknown> = {
     total: f['total'] ?? 0,
@@ -148,6 +163,7 @@ export function statsEvent(
       uptime: Math.round(uptimeSeconds),
       capture: { errors: readErrors },
       decoder,
+      defrag,
       flow,
     },
   };

@@ -25,10 +25,15 @@ test(
       ...findFiles(path.join(SHARED_DIR, 'corpus'), /\.pcap$/).slice(0, 4),
       ...findFiles(path.join(SHARED_DIR, 'data', 'pcaps'), /\.(pcap|pcapng)$/),
       ...findFiles(path.join(SHARED_DIR, 'data', 'community-id'), /\.pcap$/),
+      // Suricata's own cases for decoder events, fragments and tunnels: stats with events and defrag counters.
+      ...findFiles(path.join(SHARED_DIR, 'data', 'suricata-verify'), /\.pcap$/).filter((f) =>
+        /(decode|defrag|gre|vxlan|ipv6|frag)/i.test(path.basename(path.dirname(f))),
+      ),
     ];
     const dir = tempDir();
     const problems: string[] = [];
     const seen = new Set<string>();
+    let statsSeen = 0;
     await mapLimit(files, 2, async (file) => {
       const eve = path.join(dir, path.basename(file) + '.json');
       const r = await runCli(['analyze', '--json', '--no-detect', '--eve', eve, file]);
@@ -41,6 +46,7 @@ test(
         const ev = JSON.parse(line) as { event_type: string; community_id?: string };
         seen.add(ev.event_type);
         if (ev.event_type === 'flow') assert.match(ev.community_id ?? '', /^1:[A-Za-z0-9+/]{27}=$/);
+        if (ev.event_type === 'stats') statsSeen++;
         if (!validate(ev) && problems.length < 10) {
           problems.push(`${path.basename(file)}: ${JSON.stringify(validate.errors)} in ${line.slice(0, 300)}`);
         }
@@ -49,5 +55,6 @@ test(
     fs.rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(problems, []);
     assert.deepEqual([...seen].sort(), ['flow', 'stats']);
+    assert.equal(statsSeen, files.length);
   },
 );
