@@ -3,6 +3,7 @@
 import { analyzeCommand } from './analyze.js';
 import { configCommand } from './config.js';
 import { CliError } from './errors.js';
+import { rulesCommand } from './rules.js';
 import { VERSION } from './version.js';
 
 const USAGE = `usage: vigil <command> [options]
@@ -10,9 +11,10 @@ const USAGE = `usage: vigil <command> [options]
 commands:
   analyze FILE     analyse a pcap/pcapng capture offline (vigil analyze --help)
   config           print the effective engine configuration
+  rules check FILE parse rule files, report loaded and skipped rules (vigil rules --help)
   version          print the version
 
-Planned (see the issues): serve, train, evaluate, rules, verify, sensor, bench.
+Planned (see the issues): serve, train, evaluate, rules update, verify, sensor, bench.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       return analyzeCommand(rest);
     case 'config':
       return configCommand(rest);
+    case 'rules':
+      return rulesCommand(rest);
     case 'version':
     case '--version':
     case '-V':

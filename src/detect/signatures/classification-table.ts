@@ -1,0 +1,51 @@
+/**
+ * Default classification table (classtype -> description, priority), from ET Open's
+ * classification.config (../shared/data/rules/et-open/classification.config, ET Open snapshot of
+ * 2024-04-19; Copyright (c) 2003-2024 Emerging Threats, BSD licence — et-open/BSD-License.txt;
+ * the entries inherited from Snort are GPLv2). Regenerate by parsing that file with
+ * parseClassificationConfig.
+ */
+export const DEFAULT_CLASSIFICATIONS: Readonly<Record<string, { description: string; priority: number }>> = {
+  'not-suspicious': { description: 'Not Suspicious Traffic', priority: 3 },
+  unknown: { description: 'Unknown Traffic', priority: 3 },
+  'bad-unknown': { description: 'Potentially Bad Traffic', priority: 2 },
+  'attempted-recon': { description: 'Attempted Information Leak', priority: 2 },
+  'successful-recon-limited': { description: 'Information Leak', priority: 2 },
+  'successful-recon-largescale': { description: 'Large Scale Information Leak', priority: 2 },
+  'attempted-dos': { description: 'Attempted Denial of Service', priority: 2 },
+  'successful-dos': { description: 'Denial of Service', priority: 2 },
+  'attempted-user': { description: 'Attempted User Privilege Gain', priority: 1 },
+  'unsuccessful-user': { description: 'Unsuccessful User Privilege Gain', priority: 1 },
+  'successful-user': { description: 'Successful User Privilege Gain', priority: 1 },
+  'attempted-admin': { description: 'Attempted Administrator Privilege Gain', priority: 1 },
+  'successful-admin': { description: 'Successful Administrator Privilege Gain', priority: 1 },
+  'rpc-portmap-decode': { description: 'Decode of an RPC Query', priority: 2 },
+  'shellcode-detect': { description: 'Executable code was detected', priority: 1 },
+  'string-detect': { description: 'A suspicious string was detected', priority: 3 },
+  'suspicious-filename-detect': { description: 'A suspicious filename was detected', priority: 2 },
+  'suspicious-login': { description: 'An attempted login using a suspicious username was detected', priority: 2 },
+  'system-call-detect': { description: 'A system call was detected', priority: 2 },
+  'tcp-connection': { description: 'A TCP connection was detected', priority: 4 },
+  'trojan-activity': { description: 'A Network Trojan was detected', priority: 1 },
+  'unusual-client-port-connection': { description: 'A client was using an unusual port', priority: 2 },
+  'network-scan': { description: 'Detection of a Network Scan', priority: 3 },
+  'denial-of-service': { description: 'Detection of a Denial of Service Attack', priority: 2 },
+  'non-standard-protocol': { description: 'Detection of a non-standard protocol or event', priority: 2 },
+  'protocol-command-decode': { description: 'Generic Protocol Command Decode', priority: 3 },
+  'web-application-activity': { description: 'access to a potentially vulnerable web application', priority: 2 },
+  'web-application-attack': { description: 'Web Application Attack', priority: 1 },
+  'misc-activity': { description: 'Misc activity', priority: 3 },
+  'misc-attack': { description: 'Misc Attack', priority: 2 },
+  'icmp-event': { description: 'Generic ICMP event', priority: 3 },
+  'policy-violation': { description: 'Potential Corporate Privacy Violation', priority: 1 },
+  'default-login-attempt': { description: 'Attempt to login by a default username and password', priority: 2 },
+  'targeted-activity': { description: 'Targeted Malicious Activity was Detected', priority: 1 },
+  'exploit-kit': { description: 'Exploit Kit Activity Detected', priority: 1 },
+  'external-ip-check': { description: 'Device Retrieving External IP Address Detected', priority: 2 },
+  'domain-c2': { description: 'Domain Observed Used for C2 Detected', priority: 1 },
+  'pup-activity': { description: 'Possibly Unwanted Program Detected', priority: 2 },
+  'credential-theft': { description: 'Successful Credential Theft Detected', priority: 1 },
+  'social-engineering': { description: 'Possible Social Engineering Attempted', priority: 2 },
+  'coin-mining': { description: 'Crypto Currency Mining Activity Detected', priority: 2 },
+  'command-and-control': { description: 'Malware Command and Control Activity Detected', priority: 1 },
+};

@@ -1,0 +1,24 @@
+/** Every supported rule keyword, by name. Adding a keyword: an entry in a family file plus one line here. */
+import { BUFFER_KEYWORDS } from './buffers.js';
+import { BYTE_KEYWORDS } from './bytes.js';
+import type { KeywordDef } from './common.js';
+import { CONTENT_KEYWORDS } from './content.js';
+import { FLOW_KEYWORDS } from './flow.js';
+import { META_KEYWORDS } from './meta.js';
+import { PACKET_KEYWORDS } from './packet.js';
+import { PCRE_KEYWORDS } from './pcre.js';
+import { THRESHOLD_KEYWORDS } from './threshold.js';
+
+const FAMILIES: KeywordDef[][] = [
+  META_KEYWORDS,
+  CONTENT_KEYWORDS,
+  BUFFER_KEYWORDS,
+  PCRE_KEYWORDS,
+  FLOW_KEYWORDS,
+  PACKET_KEYWORDS,
+  BYTE_KEYWORDS,
+  THRESHOLD_KEYWORDS,
+];
+
+/** Keyword name -> definition. */
+export const KEYWORDS: ReadonlyMap<string, KeywordDef> = new Map(FAMILIES.flat().map((k) => [k.name, k]));
