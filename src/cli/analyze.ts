@@ -43,6 +43,9 @@ export interface AnalyzeSummary {
   protocols: Record<string, number>;
   top_talkers: { ip: string; packets: number; bytes: number; flows: number }[];
   decoder_events: Record<string, number>;
+  /** Flows per recognised application protocol and transactions: {http_flows, http_transactions}. */
+  app_layer: Record<string, number>;
+  stream_events: Record<string, number>;
   flow_stats: Record<string, number>;
   workers: number;
   truncated_by_max_packets: boolean;
@@ -91,6 +94,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const maxPackets = positiveInt('--max-packets', v['max-packets'], 0, 0);
   const cfg = engineConfigFrom({ k: v.k, set: v.set, config: v.config }, warn);
   if (v['sensor-name'] !== undefined) cfg.sensorName = v['sensor-name'];
+  // --no-detect: the packet engine alone (read, decode, flows, features).
+  if (v['no-detect']) cfg.appLayer = false;
 
   let reader;
   try {
@@ -156,6 +161,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     protocols,
     top_talkers: talkers.top(10),
     decoder_events: c.decoderEvents,
+    app_layer: c.appLayer,
+    stream_events: c.streamEvents,
     flow_stats: c.flow,
     workers,
     truncated_by_max_packets: result.truncatedByLimit,

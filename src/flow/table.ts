@@ -42,6 +42,16 @@ export interface FlowOptions {
 
 export type FlowEndReason = 'timeout' | 'forced' | 'shutdown';
 
+/** A flow's identity, client first. */
+export interface FlowTuple {
+  flowId: number;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  proto: number;
+}
+
 export interface FlowTcpInfo {
   /** TCP flags seen in either direction (OR). */
   flags: number;
@@ -84,6 +94,10 @@ export interface FlowRecord {
   reason: FlowEndReason;
   /** Community ID v1, "" when FlowOptions.communityId is false. */
   communityId: string;
+  /** The flow's table slot, so per-slot state of later stages (stream, app layer) can be released. */
+  slot: number;
+  /** Application protocol recognised on the flow (set by the app layer), e.g. "http". */
+  appProto?: string;
   /** Set by `markAlerted(slot)` while the flow was live. */
   alerted: boolean;
   /**
@@ -232,6 +246,33 @@ export class FlowTable {
   /** Flows created since start. */
   get totalFlows(): number {
     return this.created;
+  }
+
+  /** Slots in the table (maxFlows plus spare slots for flows ending in the current batch). */
+  get slotCapacity(): number {
+    return this.total;
+  }
+
+  /** Addresses and ports of the flow in `slot`, oriented client -> server (for app-layer records). */
+  tupleOf(slot: number): FlowTuple {
+    const key = this.key;
+    const o = slot * KEY_STRIDE;
+    const meta = key[o + K_META]!;
+    const ipVer = (meta & 0xff) === 6 ? 6 : 4;
+    const words = this.scratchWords;
+    for (let k = 0; k < 4; k++) {
+      words[k] = key[o + K_C + k]! >>> 0;
+      words[4 + k] = key[o + K_S + k]! >>> 0;
+    }
+    const ports = key[o + K_PORTS]!;
+    return {
+      flowId: this.hot[slot * HOT_STRIDE + H_ID]!,
+      srcIp: formatIp(ipVer, words, 0),
+      dstIp: formatIp(ipVer, words, 4),
+      srcPort: (ports >>> 16) & 0xffff,
+      dstPort: ports & 0xffff,
+      proto: (meta >>> 8) & 0xff,
+    };
   }
 
   /** Flows evicted at the memory cap (reason 'forced'). */
@@ -765,6 +806,7 @@ export class FlowTable {
       state: FLOW_STATE_NAMES[(st >>> 8) & 0xff]!,
       reason: REASONS[(misc >>> 8) & 0xff]!,
       communityId: cid,
+      slot: s,
       alerted: (misc & 1) === 1,
       features,
     };

@@ -2,9 +2,10 @@
  * The flow sink of `vigil analyze` (see src/pipeline/sink.ts): counts flows, aggregates top
  * talkers and, with --eve, formats EVE flow lines — in the worker where each flow ends.
  */
+import type { AppRecord } from '../applayer/app-layer.js';
 import type { FlowRecord } from '../flow/table.js';
 import type { FlowSink } from '../pipeline/sink.js';
-import { flowEvent } from './eve.js';
+import { flowEvent, httpEvent } from './eve.js';
 import { TalkerTable } from './talkers.js';
 import type { TalkerEntry } from './talkers.js';
 
@@ -29,6 +30,10 @@ class AnalyzeSink implements FlowSink {
     this.flows++;
     this.talkers.add(rec);
     if (this.opts.eve) this.eve += JSON.stringify(flowEvent(rec, this.opts.host)) + '\n';
+  }
+
+  app(rec: AppRecord): void {
+    if (this.opts.eve) this.eve += JSON.stringify(httpEvent(rec, this.opts.host)) + '\n';
   }
 
   /** EVE lines since the last drain. */

@@ -4,6 +4,8 @@
  * schema does not define; see test/golden/eve-schema.test.ts).
  */
 import fs from 'node:fs';
+import type { HttpRecord } from '../applayer/app-layer.js';
+import { httpEveObject } from '../applayer/http/eve.js';
 import type { FlowRecord } from '../flow/table.js';
 import type { EngineCounters } from '../pipeline/engine.js';
 import { eveTimestamp } from '../util/time.js';
@@ -51,6 +53,7 @@ export function flowEvent(rec: FlowRecord, host: string): Record<string, unknown
     if (rec.icmpCode !== undefined) ev['icmp_code'] = rec.icmpCode;
   }
   if (rec.vlan.length > 0) ev['vlan'] = rec.vlan;
+  if (rec.appProto !== undefined) ev['app_proto'] = rec.appProto;
   ev['flow'] = {
     pkts_toserver: rec.pktsToServer,
     pkts_toclient: rec.pktsToClient,
@@ -82,6 +85,24 @@ export function flowEvent(rec: FlowRecord, host: string): Record<string, unknown
     ev['tcp'] = tcp;
   }
   return ev;
+}
+
+/** The EVE `http` event for a finished HTTP transaction (Suricata's fields; src is the client). */
+export function httpEvent(rec: HttpRecord, host: string): Record<string, unknown> {
+  const f = rec.flow;
+  return {
+    timestamp: eveTimestamp(rec.tsUs),
+    flow_id: f.flowId,
+    event_type: 'http',
+    host,
+    src_ip: f.srcIp,
+    src_port: f.srcPort,
+    dest_ip: f.dstIp,
+    dest_port: f.dstPort,
+    proto: protoName(f.proto),
+    tx_id: rec.tx.id,
+    http: httpEveObject(rec.tx),
+  };
 }
 
 /** Suricata decoder counter names for our protocol counts (stats.decoder.*). */

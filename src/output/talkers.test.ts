@@ -22,6 +22,7 @@ function flow(src: string, dst: string, pkts: number, bytes: number): FlowRecord
     state: 'new',
     reason: 'shutdown',
     communityId: '',
+    slot: 0,
     alerted: false,
     features: null,
   };

@@ -21,7 +21,11 @@ export interface EngineConfig {
   defrag: { maxTrackers: number; maxBytes: number; timeout: number };
   /** Stored for the signature engine (issue 4): address and port groups. */
   vars: { addressGroups: Record<string, string>; portGroups: Record<string, string> };
-  stream: { midstream: boolean; reassemblyDepth: number };
+  stream: { midstream: boolean; reassemblyDepth: number; memcap: number };
+  /** Run TCP reassembly and application-layer parsers (off with `--no-detect`: packet engine only). */
+  appLayer: boolean;
+  /** HTTP body bytes kept per transaction (Suricata's request-body-limit / response-body-limit). */
+  http: { requestBodyLimit: number; responseBodyLimit: number };
 }
 
 /** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
@@ -48,7 +52,9 @@ export function defaultConfig(): EngineConfig {
       },
       portGroups: { HTTP_PORTS: '80', SSH_PORTS: '22', FTP_PORTS: '21' },
     },
-    stream: { midstream: false, reassemblyDepth: 1024 * 1024 },
+    stream: { midstream: false, reassemblyDepth: 1024 * 1024, memcap: 64 * 1024 * 1024 },
+    appLayer: true,
+    http: { requestBodyLimit: 4096, responseBodyLimit: 4096 },
   };
 }
 
@@ -130,6 +136,15 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'stream.reassembly.depth':
       cfg.stream.reassemblyDepth = parseSize(value) ?? bad('expected a size such as 1mb');
       return null;
+    case 'stream.reassembly.memcap':
+      cfg.stream.memcap = parseSize(value) ?? bad('expected a size such as 64mb');
+      return null;
+    case 'app-layer.protocols.http.libhtp.default-config.request-body-limit':
+      cfg.http.requestBodyLimit = parseSize(value) ?? bad('expected a size such as 4kb');
+      return null;
+    case 'app-layer.protocols.http.libhtp.default-config.response-body-limit':
+      cfg.http.responseBodyLimit = parseSize(value) ?? bad('expected a size such as 4kb');
+      return null;
     case 'sensor-name':
       if (value.trim() === '') bad('empty');
       cfg.sensorName = value.trim();
@@ -150,7 +165,15 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
  */
 export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
   const warnings: string[] = [];
-  const READ = ['vars', 'flow-timeouts', 'stream', 'defrag', 'flow', 'sensor-name'];
+  const READ = [
+    'vars',
+    'flow-timeouts',
+    'stream',
+    'defrag',
+    'flow',
+    'sensor-name',
+    'app-layer.protocols.http.libhtp.default-config',
+  ];
   const walk = (prefix: string, v: unknown): void => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       for (const [k, child] of Object.entries(v as Record<string, unknown>)) walk(prefix ? `${prefix}.${k}` : k, child);

@@ -1,13 +1,17 @@
 /**
- * One shard of the packet pipeline: decode -> flow table (+ features). Owns its state; the
- * runner feeds it batches, inline (one worker) or inside a worker thread (several).
+ * One shard of the packet pipeline: decode -> flow table (+ features) -> TCP reassembly ->
+ * application-layer parsers. Owns its state; the runner feeds it batches, inline (one worker) or
+ * inside a worker thread (several). Results leave through the Sink.
  */
 import type { PacketBatch } from '../capture/batch.js';
 import { DecodedBatch, LAYER_NAMES } from '../decode/batch.js';
 import { Decoder } from '../decode/decode.js';
 import { FlowTable } from '../flow/table.js';
 import type { FlowRecord } from '../flow/table.js';
+import { StreamReassembler } from '../stream/reassembly.js';
+import { AppLayer } from '../applayer/app-layer.js';
 import type { EngineConfig } from './config.js';
+import type { FlowSink } from './sink.js';
 
 /** Counters a shard reports; merged across shards by summing. */
 export interface EngineCounters {
@@ -16,24 +20,29 @@ export interface EngineCounters {
   /** Per LAYER bit index (0..31): packets carrying that protocol. */
   layerCounts: number[];
   decoderEvents: Record<string, number>;
+  /** Stream reassembly events (stream.*), empty when the app layer is off. */
+  streamEvents: Record<string, number>;
+  /** Application layer: flows per recognised protocol and transactions (http_flows, http_transactions). */
+  appLayer: Record<string, number>;
   flow: Record<string, number>;
   firstTsUs: number;
   lastTsUs: number;
 }
 
-export type FlowHandler = (rec: FlowRecord) => void;
-
 export class PacketEngine {
   readonly decoder: Decoder;
   readonly flows: FlowTable;
+  private readonly stream: StreamReassembler | null = null;
+  private readonly app: AppLayer | null = null;
   private readonly dec: DecodedBatch;
   private readonly layerCounts = new Float64Array(32);
+  private readonly sinkRef: FlowSink;
   packets = 0;
   bytes = 0;
   firstTsUs = -1;
   lastTsUs = -1;
 
-  constructor(cfg: EngineConfig, onFlow: FlowHandler, batchCapacity: number, workerId = 0) {
+  constructor(cfg: EngineConfig, sink: FlowSink, batchCapacity: number, workerId = 0) {
     this.decoder = new Decoder({
       checksumValidation: cfg.checksumValidation,
       defragMaxTrackers: cfg.defrag.maxTrackers,
@@ -54,9 +63,33 @@ export class PacketEngine {
           active: cfg.flow.activeTimeout,
         },
       },
-      onFlow,
+      (rec) => this.flowEnded(rec),
     );
+    this.sinkRef = sink;
     this.dec = new DecodedBatch(batchCapacity);
+    if (cfg.appLayer) {
+      const slots = this.flows.slotCapacity;
+      const app = new AppLayer(
+        slots,
+        this.flows,
+        (rec) => sink.app(rec),
+        () => this.stream?.tsUs ?? 0,
+        {
+          requestBodyLimit: cfg.http.requestBodyLimit,
+          responseBodyLimit: cfg.http.responseBodyLimit,
+        },
+      );
+      this.app = app;
+      this.stream = new StreamReassembler(
+        {
+          maxFlows: slots,
+          depth: cfg.stream.reassemblyDepth,
+          memcap: cfg.stream.memcap,
+          midstream: cfg.stream.midstream,
+        },
+        app.onData,
+      );
+    }
   }
 
   /** Decode and track one batch. */
@@ -65,6 +98,7 @@ export class PacketEngine {
     if (n === 0) return;
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
+    if (this.stream !== null) this.stream.process(pkts, this.dec);
     const layers = this.dec.layers;
     const counts = this.layerCounts;
     const origLen = pkts.origLen;
@@ -84,6 +118,16 @@ export class PacketEngine {
     this.bytes += bytes;
   }
 
+  /** A flow ended: flush its stream and parser state (emitting what they hold), then the flow. */
+  private flowEnded(rec: FlowRecord): void {
+    if (this.stream !== null && this.app !== null) {
+      this.stream.release(rec.slot);
+      const proto = this.app.release(rec.slot, rec.endUs);
+      if (proto !== undefined) rec.appProto = proto;
+    }
+    this.sinkRef.flow(rec);
+  }
+
   /** End every flow (emitting its record). */
   finish(): void {
     this.flows.flush();
@@ -95,11 +139,19 @@ export class PacketEngine {
       bytes: this.bytes,
       layerCounts: Array.from(this.layerCounts),
       decoderEvents: this.decoder.eventCounts(),
+      streamEvents: this.stream ? nonZero(this.stream.eventCounts()) : {},
+      appLayer: this.app ? { http_flows: this.app.flowsByProto.http, http_transactions: this.app.transactions } : {},
       flow: this.flows.stats(),
       firstTsUs: this.firstTsUs,
       lastTsUs: this.lastTsUs,
     };
   }
+}
+
+function nonZero(counts: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) if (v !== 0) out[k] = v;
+  return out;
 }
 
 /** Sum shard counters. */
@@ -109,6 +161,8 @@ export function mergeCounters(all: readonly EngineCounters[]): EngineCounters {
     bytes: 0,
     layerCounts: new Array<number>(32).fill(0),
     decoderEvents: {},
+    streamEvents: {},
+    appLayer: {},
     flow: {},
     firstTsUs: -1,
     lastTsUs: -1,
@@ -119,6 +173,8 @@ export function mergeCounters(all: readonly EngineCounters[]): EngineCounters {
     for (let i = 0; i < 32; i++) out.layerCounts[i]! += c.layerCounts[i] ?? 0;
     for (const [k, v] of Object.entries(c.decoderEvents)) out.decoderEvents[k] = (out.decoderEvents[k] ?? 0) + v;
     for (const [k, v] of Object.entries(c.flow)) out.flow[k] = (out.flow[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(c.streamEvents)) out.streamEvents[k] = (out.streamEvents[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(c.appLayer)) out.appLayer[k] = (out.appLayer[k] ?? 0) + v;
     if (c.firstTsUs >= 0 && (out.firstTsUs < 0 || c.firstTsUs < out.firstTsUs)) out.firstTsUs = c.firstTsUs;
     if (c.lastTsUs > out.lastTsUs) out.lastTsUs = c.lastTsUs;
   }

@@ -53,7 +53,7 @@ export async function runCapture(reader: CaptureReader, opts: RunOptions): Promi
 
 async function runInline(reader: CaptureReader, opts: RunOptions, limit: number): Promise<RunResult> {
   const sink = await loadSink(opts.sink);
-  const engine = new PacketEngine(opts.cfg, (rec) => sink.flow(rec), BATCH_PACKETS);
+  const engine = new PacketEngine(opts.cfg, sink, BATCH_PACKETS);
   const batch = new PacketBatch(BATCH_PACKETS);
   const drain = (): void => {
     const d = sink.drain();

@@ -4,10 +4,13 @@
  * the workers and only its compact output crosses threads. A sink module exports
  * `createSink(options)`; options and outputs must be structured-cloneable.
  */
+import type { AppRecord } from '../applayer/app-layer.js';
 import type { FlowRecord } from '../flow/table.js';
 
 export interface FlowSink {
   flow(rec: FlowRecord): void;
+  /** An application-layer record (an HTTP transaction, ...). */
+  app(rec: AppRecord): void;
   /** Output accumulated since the last call, handed to the reading thread after each batch; null when none. */
   drain(): unknown;
   /** Final output, after the last flow. */

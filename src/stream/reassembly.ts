@@ -132,6 +132,8 @@ export class StreamReassembler {
   private readonly maxSegments: number;
   private readonly midstream: boolean;
   private readonly onData: StreamDataHandler;
+  /** Capture time of the packet being processed, readable by the handlers (no per-call argument). */
+  tsUs = 0;
   private readonly onEvent: StreamEventHandler | null;
 
   // Per direction (slot * 2 + dir).
@@ -256,6 +258,7 @@ export class StreamReassembler {
         continue;
       }
       this.nPackets++;
+      this.tsUs = pkts.tsUs[i]!;
       const dir = dec.flowDir[i]! & 1;
       const d = slot * 2 + dir;
       const o = d ^ 1;

@@ -16,7 +16,7 @@ const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => {
 const schemaPath = path.join(SHARED_DIR, 'data', 'eve-schema', 'schema.json');
 
 test(
-  'EVE flow and stats records validate against Suricata schema',
+  'EVE flow, http and stats records validate against Suricata schema',
   { skip: !fs.existsSync(schemaPath) && 'schema missing' },
   async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: false });
@@ -36,7 +36,7 @@ test(
     let statsSeen = 0;
     await mapLimit(files, 2, async (file) => {
       const eve = path.join(dir, path.basename(file) + '.json');
-      const r = await runCli(['analyze', '--json', '--no-detect', '--eve', eve, file]);
+      const r = await runCli(['analyze', '--json', '--eve', eve, file]);
       assert.equal(r.code, 0, r.stderr);
       const lines = fs.readFileSync(eve, 'utf8').split('\n').filter(Boolean);
       assert.ok(lines.length > 0);
@@ -54,7 +54,7 @@ test(
     });
     fs.rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(problems, []);
-    assert.deepEqual([...seen].sort(), ['flow', 'stats']);
+    assert.deepEqual([...seen].sort(), ['flow', 'http', 'stats']);
     assert.equal(statsSeen, files.length);
   },
 );

@@ -48,6 +48,8 @@ export interface HttpOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A protocol/version token such as `SIP/2.0` or `RTSP/1.0`. */
+const OTHER_PROTOCOL = /^[A-Z][A-Z0-9+.-]*\/[0-9]+(\.[0-9]+)?$/;
 
 /** One request/response exchange. Strings are latin1; absent values are '' and -1. */
 export class HttpTransaction {
@@ -395,8 +397,11 @@ export class HttpConnection {
     let uriEnd = n;
     while (uriEnd > i && isSpace(text.charCodeAt(uriEnd - 1))) uriEnd--;
     const lastSp = Math.max(text.lastIndexOf(' ', uriEnd - 1), text.lastIndexOf('\t', uriEnd - 1));
-    if (lastSp >= i && text.startsWith('HTTP/', lastSp + 1)) {
-      tx.protocol = text.slice(lastSp + 1, uriEnd);
+    const last = lastSp >= i ? text.slice(lastSp + 1, uriEnd) : '';
+    // Another protocol's version token (SIP/2.0, RTSP/1.0: scanners probe web servers with them)
+    // still ends the request line, and header lines follow, as libhtp parses it.
+    if (last.startsWith('HTTP/') || OTHER_PROTOCOL.test(last)) {
+      tx.protocol = last;
       uriEnd = lastSp;
       while (uriEnd > i && isSpace(text.charCodeAt(uriEnd - 1))) uriEnd--;
       if (!/^HTTP\/[0-9]\.[0-9]$/.test(tx.protocol)) tx.addEvent(HTTP_EVENT.REQUEST_LINE_INVALID);
