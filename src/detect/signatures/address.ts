@@ -3,16 +3,16 @@
  * (`a-b`), `!` negation, `[...]` lists (nested), and `$VARIABLES` resolved from the address groups
  * with cycle detection.
  */
-import { MAX_NESTING, splitList } from './vars.js';
+import { parseGroupExpr } from './vars.js';
+import type { GroupExpr } from './vars.js';
 
 /** A parsed address expression. IPv4 values are unsigned 32-bit numbers. */
-export type AddressExpr =
-  | { kind: 'any' }
+type AddressLeaf =
   | { kind: 'ipv4'; net: number; prefix: number }
   | { kind: 'ipv4-range'; lo: number; hi: number }
-  | { kind: 'ipv6'; words: [number, number, number, number]; prefix: number }
-  | { kind: 'not'; expr: AddressExpr }
-  | { kind: 'list'; items: AddressExpr[] };
+  | { kind: 'ipv6'; words: [number, number, number, number]; prefix: number };
+
+export type AddressExpr = GroupExpr<AddressLeaf>;
 
 /** An IPv4 dotted quad as an unsigned number, else null. */
 export function parseIpv4(s: string): number | null {
@@ -66,37 +66,8 @@ export function parseIpv6(s: string): [number, number, number, number] | null {
   return [w(0), w(2), w(4), w(6)];
 }
 
-function parseOne(s: string, groups: Record<string, string>, seen: string[]): AddressExpr | string {
-  if (seen.length > MAX_NESTING) return 'address expression nested too deeply';
-  const t = s.trim();
-  if (t === '') return 'empty address';
-  if (t.startsWith('!')) {
-    const inner = parseOne(t.slice(1), groups, [...seen, '!']);
-    if (typeof inner === 'string') return inner;
-    if (inner.kind === 'any') return '!any matches nothing';
-    return { kind: 'not', expr: inner };
-  }
-  if (t.startsWith('[')) {
-    if (!t.endsWith(']')) return `unbalanced brackets in "${t}"`;
-    const parts = splitList(t.slice(1, -1));
-    if (parts === null) return `unbalanced brackets in "${t}"`;
-    const items: AddressExpr[] = [];
-    for (const p of parts) {
-      const e = parseOne(p, groups, [...seen, '[']);
-      if (typeof e === 'string') return e;
-      items.push(e);
-    }
-    return { kind: 'list', items };
-  }
-  if (t.startsWith('$')) {
-    const name = t.slice(1);
-    if (seen.includes(name))
-      return `variable cycle: $${[...seen.filter((x) => x !== '[' && x !== '!'), name].join(' -> $')}`;
-    const val = groups[name];
-    if (val === undefined) return `unknown address variable $${name}`;
-    return parseOne(val, groups, [...seen, name]);
-  }
-  if (t === 'any') return { kind: 'any' };
+/** An address token that is not `!`, a list, a variable or `any`. */
+function addressLeaf(t: string): AddressLeaf | string {
   const range = /^([\d.]+)\s*-\s*([\d.]+)$/.exec(t);
   if (range) {
     const lo = parseIpv4(range[1]!);
@@ -144,5 +115,5 @@ function parseOne(s: string, groups: Record<string, string>, seen: string[]): Ad
  * one-line reason (unknown variable, cycle, bad address, unbalanced brackets).
  */
 export function parseAddress(expr: string, groups: Record<string, string>): AddressExpr | string {
-  return parseOne(expr, groups, []);
+  return parseGroupExpr(expr, groups, 'address', addressLeaf);
 }

@@ -75,3 +75,52 @@ export function splitList(s: string): string[] | null {
 
 /** Nesting cap for lists and variables (a rule is an untrusted input). */
 export const MAX_NESTING = 32;
+
+/** The structure address and port expressions share; leaves differ. */
+export type GroupExpr<L> =
+  { kind: 'any' } | { kind: 'not'; expr: GroupExpr<L> } | { kind: 'list'; items: GroupExpr<L>[] } | L;
+
+/**
+ * Parse `!x`, `[a, b, ...]`, `$VAR` (resolved from `groups`, cycles reported) and `any`, handing
+ * every other token to `leaf`. Returns the expression or a one-line reason. `what` names the
+ * expression in messages ("address", "port").
+ */
+export function parseGroupExpr<L extends { kind: string }>(
+  s: string,
+  groups: Record<string, string>,
+  what: string,
+  leaf: (t: string) => L | string,
+  seen: string[] = [],
+): GroupExpr<L> | string {
+  if (seen.length > MAX_NESTING) return `${what} expression nested too deeply`;
+  const t = s.trim();
+  if (t === '') return `empty ${what}`;
+  if (t.startsWith('!')) {
+    const inner = parseGroupExpr(t.slice(1), groups, what, leaf, [...seen, '!']);
+    if (typeof inner === 'string') return inner;
+    if (inner.kind === 'any') return '!any matches nothing';
+    return { kind: 'not', expr: inner };
+  }
+  if (t.startsWith('[')) {
+    if (!t.endsWith(']')) return `unbalanced brackets in "${t}"`;
+    const parts = splitList(t.slice(1, -1));
+    if (parts === null) return `unbalanced brackets in "${t}"`;
+    const items: GroupExpr<L>[] = [];
+    for (const p of parts) {
+      const e = parseGroupExpr(p, groups, what, leaf, [...seen, '[']);
+      if (typeof e === 'string') return e;
+      items.push(e);
+    }
+    return { kind: 'list', items };
+  }
+  if (t.startsWith('$')) {
+    const name = t.slice(1);
+    if (seen.includes(name))
+      return `variable cycle: $${[...seen.filter((x) => x !== '[' && x !== '!'), name].join(' -> $')}`;
+    const val = groups[name];
+    if (val === undefined) return `unknown ${what} variable $${name}`;
+    return parseGroupExpr(val, groups, what, leaf, [...seen, name]);
+  }
+  if (t === 'any') return { kind: 'any' };
+  return leaf(t);
+}
