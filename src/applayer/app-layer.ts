@@ -4,13 +4,20 @@
  * Suricata's probing parsers: HTTP on 8080 is HTTP) and feeds the protocol's parser. Finished
  * transactions leave as records through `emit`.
  *
- * Recognised today: HTTP/1.x. Other protocols (DNS, TLS, SSH, FTP, SMTP) are the next slices of
- * issue 4; their flows are marked "unknown" after probing.
+ * Recognised today: HTTP/1.x and TLS over TCP, DNS over UDP and TCP. Other protocols (SSH, FTP,
+ * SMTP) are the next slices of issue 4; their flows are marked "failed" after probing.
  */
+import type { PacketBatch } from '../capture/batch.js';
+import type { DecodedBatch } from '../decode/batch.js';
 import type { FlowTable, FlowTuple } from '../flow/table.js';
+import { DnsTcpStream, isDnsError, parseDnsMessage, probeDns } from './dns/parser.js';
+import type { DnsMessage } from './dns/parser.js';
 import { HttpConnection } from './http/parser.js';
 import type { HttpTransaction } from './http/parser.js';
 import { probeHttp } from './http/probe.js';
+import { TlsConnection } from './tls/parser.js';
+import type { TlsInfo } from './tls/parser.js';
+import { probeTls } from './tls/probe.js';
 
 /** A finished HTTP transaction with its flow. */
 export interface HttpRecord {
@@ -20,7 +27,25 @@ export interface HttpRecord {
   tx: HttpTransaction;
 }
 
-export type AppRecord = HttpRecord;
+/** A DNS message, with the flow tuple oriented as the packet travelled (responses: server first). */
+export interface DnsRecord {
+  kind: 'dns';
+  tsUs: number;
+  flow: FlowTuple;
+  /** Transaction number within the flow: a response shares its query's. */
+  txId: number;
+  msg: DnsMessage;
+}
+
+/** A TLS handshake (logged once per flow: when both hellos are parsed or the flow ends). */
+export interface TlsRecord {
+  kind: 'tls';
+  tsUs: number;
+  flow: FlowTuple;
+  info: TlsInfo;
+}
+
+export type AppRecord = HttpRecord | DnsRecord | TlsRecord;
 
 export interface AppLayerOptions {
   requestBodyLimit?: number;
@@ -31,20 +56,32 @@ const P_UNKNOWN = 0;
 const P_HTTP = 1;
 /** Probed and not recognised: no more work for this flow. */
 const P_NONE = 2;
+const P_DNS = 3;
+const P_TLS = 4;
 
 /** Bytes kept per direction while a probe needs more data (a request line split mid-method). */
 const PROBE_BUFFER = 64;
 
-export const APP_PROTO_NAMES = ['', 'http', 'failed'] as const;
+export const APP_PROTO_NAMES = ['', 'http', 'failed', 'dns', 'tls'] as const;
 
 export class AppLayer {
   private readonly proto: Uint8Array;
   private readonly http: (HttpConnection | undefined)[];
   private readonly probeBuf: (Buffer | undefined)[];
+  /** DNS-over-TCP framing per slot and direction. */
+  private readonly dnsTcp: (DnsTcpStream | undefined)[];
+  private readonly tls: (TlsConnection | undefined)[];
+  /** 1 once the slot's TLS handshake was emitted. */
+  private readonly tlsLogged: Uint8Array;
+  /** DNS transactions per slot (queries seen). */
+  private readonly dnsTx: Uint32Array;
   private readonly opts: AppLayerOptions;
   /** Flows per recognised protocol (counted when recognised). */
-  readonly flowsByProto = { http: 0 };
+  readonly flowsByProto = { http: 0, dns: 0, tls: 0 };
   transactions = 0;
+  dnsMessages = 0;
+  /** DNS payloads on recognised DNS flows that did not parse. */
+  dnsErrors = 0;
 
   /** Handler for StreamReassembler: a bound method, created once. */
   readonly onData: (slot: number, dir: number, buf: Uint8Array, off: number, len: number) => void;
@@ -59,14 +96,65 @@ export class AppLayer {
     this.proto = new Uint8Array(slots);
     this.http = new Array<HttpConnection | undefined>(slots);
     this.probeBuf = new Array<Buffer | undefined>(slots * 2);
+    this.dnsTcp = new Array<DnsTcpStream | undefined>(slots * 2);
+    this.dnsTx = new Uint32Array(slots);
+    this.tls = new Array<TlsConnection | undefined>(slots);
+    this.tlsLogged = new Uint8Array(slots);
     this.opts = opts;
     this.onData = (slot, dir, buf, off, len) => this.data(slot, dir, buf, off, len);
+  }
+
+  /** UDP payloads of a batch (after the flow table): DNS recognised by content on any port. */
+  udp(pkts: PacketBatch, dec: DecodedBatch): void {
+    const count = dec.count;
+    for (let i = 0; i < count; i++) {
+      if (dec.proto[i] !== 17) continue;
+      const slot = dec.flowSlot[i]!;
+      const len = dec.payLen[i]!;
+      if (slot < 0 || len <= 0) continue;
+      const p = this.proto[slot]!;
+      if (p === P_NONE || p === P_HTTP) continue;
+      const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+      const off = dec.payOff[i]!;
+      if (p === P_UNKNOWN) {
+        if (!probeDns(buf, off, len, false)) {
+          this.proto[slot] = P_NONE;
+          continue;
+        }
+        this.proto[slot] = P_DNS;
+        this.flowsByProto.dns++;
+      }
+      const msg = parseDnsMessage(buf, off, len);
+      if (isDnsError(msg)) {
+        this.dnsErrors++;
+        continue;
+      }
+      this.emitDns(slot, dec.flowDir[i]!, pkts.tsUs[i]!, msg);
+    }
+  }
+
+  private emitDns(slot: number, dir: number, tsUs: number, msg: DnsMessage): void {
+    const t = this.flows.tupleOf(slot);
+    const flow = dir === 0 ? t : { ...t, srcIp: t.dstIp, dstIp: t.srcIp, srcPort: t.dstPort, dstPort: t.srcPort };
+    let txId: number;
+    if (!msg.flags.qr) txId = this.dnsTx[slot]!++;
+    else txId = this.dnsTx[slot]! > 0 ? this.dnsTx[slot]! - 1 : 0;
+    this.dnsMessages++;
+    this.emit({ kind: 'dns', tsUs, flow, txId, msg });
   }
 
   private data(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
     const p = this.proto[slot]!;
     if (p === P_HTTP) {
       this.feedHttp(slot, dir, buf, off, len);
+      return;
+    }
+    if (p === P_DNS) {
+      this.feedDnsTcp(slot, dir, buf, off, len);
+      return;
+    }
+    if (p === P_TLS) {
+      this.feedTls(slot, dir, buf, off, len);
       return;
     }
     if (p === P_NONE) return;
@@ -82,7 +170,14 @@ export class AppLayer {
       pl = joined.length;
     }
     const r = probeHttp(pb, po, pl, dir === 0 ? 0 : 1);
-    if (r === 'yes') {
+    const t = r === 'yes' ? 'no' : probeTls(pb, po, pl);
+    if (t === 'yes') {
+      this.probeBuf[slot * 2 + dir] = undefined;
+      this.proto[slot] = P_TLS;
+      this.flowsByProto.tls++;
+      this.tls[slot] = new TlsConnection();
+      this.feedTls(slot, dir, pb, po, pl);
+    } else if (r === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_HTTP;
       this.flowsByProto.http++;
@@ -91,12 +186,38 @@ export class AppLayer {
         responseBodyLimit: this.opts.responseBodyLimit,
       });
       this.feedHttp(slot, dir, pb, po, pl);
-    } else if (r === 'need_more' && pl < PROBE_BUFFER) {
+    } else if ((r === 'need_more' || t === 'need_more') && pl < PROBE_BUFFER) {
       this.probeBuf[slot * 2 + dir] = Buffer.from(pb.subarray(po, po + pl));
+    } else if (pl >= 14 && probeDns(pb, po, pl, true)) {
+      // DNS over TCP: a 2-byte length, then a sane DNS header.
+      this.probeBuf[slot * 2 + dir] = undefined;
+      this.proto[slot] = P_DNS;
+      this.flowsByProto.dns++;
+      this.dnsTcp[slot * 2] = new DnsTcpStream();
+      this.dnsTcp[slot * 2 + 1] = new DnsTcpStream();
+      this.feedDnsTcp(slot, dir, pb, po, pl);
     } else {
       this.probeBuf[slot * 2] = this.probeBuf[slot * 2 + 1] = undefined;
       this.proto[slot] = P_NONE;
     }
+  }
+
+  private feedTls(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
+    const conn = this.tls[slot]!;
+    conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
+    if (conn.done && this.tlsLogged[slot] === 0) this.emitTls(slot, conn);
+  }
+
+  private emitTls(slot: number, conn: TlsConnection): void {
+    this.tlsLogged[slot] = 1;
+    this.emit({ kind: 'tls', tsUs: conn.info.tsUs, flow: this.flows.tupleOf(slot), info: conn.info });
+  }
+
+  private feedDnsTcp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
+    const stream = this.dnsTcp[slot * 2 + dir];
+    if (stream === undefined) return;
+    const msgs = stream.feed(buf, off, len);
+    for (const m of msgs) this.emitDns(slot, dir, this.now(), m);
   }
 
   private feedHttp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
@@ -128,8 +249,18 @@ export class AppLayer {
       this.emitHttp(slot, conn);
       this.http[slot] = undefined;
       name = 'http';
+    } else if (p === P_TLS) {
+      const conn = this.tls[slot]!;
+      if (this.tlsLogged[slot] === 0 && conn.info.clientHello) this.emitTls(slot, conn);
+      this.tls[slot] = undefined;
+      this.tlsLogged[slot] = 0;
+      name = 'tls';
+    } else if (p === P_DNS) {
+      name = 'dns';
+      this.dnsTcp[slot * 2] = this.dnsTcp[slot * 2 + 1] = undefined;
     } else if (p === P_NONE) name = 'failed';
     this.proto[slot] = P_UNKNOWN;
+    this.dnsTx[slot] = 0;
     this.probeBuf[slot * 2] = this.probeBuf[slot * 2 + 1] = undefined;
     return name;
   }

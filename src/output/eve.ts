@@ -4,7 +4,9 @@
  * schema does not define; see test/golden/eve-schema.test.ts).
  */
 import fs from 'node:fs';
-import type { HttpRecord } from '../applayer/app-layer.js';
+import type { DnsRecord, HttpRecord, TlsRecord } from '../applayer/app-layer.js';
+import { tlsEveObject } from '../applayer/tls/eve.js';
+import { dnsEveObjects } from '../applayer/dns/eve.js';
 import { httpEveObject } from '../applayer/http/eve.js';
 import type { FlowRecord } from '../flow/table.js';
 import type { EngineCounters } from '../pipeline/engine.js';
@@ -103,6 +105,40 @@ export function httpEvent(rec: HttpRecord, host: string): Record<string, unknown
     tx_id: rec.tx.id,
     http: httpEveObject(rec.tx),
   };
+}
+
+/** The EVE `tls` event of a flow's handshake (src is the client). */
+export function tlsEvent(rec: TlsRecord, host: string): Record<string, unknown> {
+  const f = rec.flow;
+  return {
+    timestamp: eveTimestamp(rec.tsUs),
+    flow_id: f.flowId,
+    event_type: 'tls',
+    host,
+    src_ip: f.srcIp,
+    src_port: f.srcPort,
+    dest_ip: f.dstIp,
+    dest_port: f.dstPort,
+    proto: protoName(f.proto),
+    tls: tlsEveObject(rec.info),
+  };
+}
+
+/** EVE `dns` events for one DNS message (one per object Suricata's v3 format makes of it). */
+export function dnsEvents(rec: DnsRecord, host: string): Record<string, unknown>[] {
+  const f = rec.flow;
+  return dnsEveObjects(rec.msg, { txId: rec.txId }).map((dns) => ({
+    timestamp: eveTimestamp(rec.tsUs),
+    flow_id: f.flowId,
+    event_type: 'dns',
+    host,
+    src_ip: f.srcIp,
+    src_port: f.srcPort,
+    dest_ip: f.dstIp,
+    dest_port: f.dstPort,
+    proto: protoName(f.proto),
+    dns,
+  }));
 }
 
 /** Suricata decoder counter names for our protocol counts (stats.decoder.*). */

@@ -22,7 +22,7 @@ export interface EngineCounters {
   decoderEvents: Record<string, number>;
   /** Stream reassembly events (stream.*), empty when the app layer is off. */
   streamEvents: Record<string, number>;
-  /** Application layer: flows per recognised protocol and transactions (http_flows, http_transactions). */
+  /** Application layer: flows per recognised protocol and messages (http_flows, http_transactions, dns_*). */
   appLayer: Record<string, number>;
   flow: Record<string, number>;
   firstTsUs: number;
@@ -99,6 +99,7 @@ export class PacketEngine {
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
     if (this.stream !== null) this.stream.process(pkts, this.dec);
+    if (this.app !== null) this.app.udp(pkts, this.dec);
     const layers = this.dec.layers;
     const counts = this.layerCounts;
     const origLen = pkts.origLen;
@@ -140,7 +141,16 @@ export class PacketEngine {
       layerCounts: Array.from(this.layerCounts),
       decoderEvents: this.decoder.eventCounts(),
       streamEvents: this.stream ? nonZero(this.stream.eventCounts()) : {},
-      appLayer: this.app ? { http_flows: this.app.flowsByProto.http, http_transactions: this.app.transactions } : {},
+      appLayer: this.app
+        ? {
+            http_flows: this.app.flowsByProto.http,
+            http_transactions: this.app.transactions,
+            dns_flows: this.app.flowsByProto.dns,
+            dns_messages: this.app.dnsMessages,
+            dns_errors: this.app.dnsErrors,
+            tls_flows: this.app.flowsByProto.tls,
+          }
+        : {},
       flow: this.flows.stats(),
       firstTsUs: this.firstTsUs,
       lastTsUs: this.lastTsUs,
