@@ -8,7 +8,7 @@ import type { DnsRecord, HttpRecord, TlsRecord } from '../applayer/app-layer.js'
 import { tlsEveObject } from '../applayer/tls/eve.js';
 import { dnsEveObjects } from '../applayer/dns/eve.js';
 import { httpEveObject } from '../applayer/http/eve.js';
-import type { FlowRecord } from '../flow/table.js';
+import type { FlowRecord, FlowTuple } from '../flow/table.js';
 import type { EngineCounters } from '../pipeline/engine.js';
 import { eveTimestamp } from '../util/time.js';
 import { EVE_DECODER_EVENT_KEYS } from './eve-stats-keys.js';
@@ -89,56 +89,43 @@ export function flowEvent(rec: FlowRecord, host: string): Record<string, unknown
   return ev;
 }
 
+/** The common part of an application-layer event: time, flow id, type, sensor, and the tuple. */
+function appEventHeader(flow: FlowTuple, tsUs: number, eventType: string, host: string): Record<string, unknown> {
+  return {
+    timestamp: eveTimestamp(tsUs),
+    flow_id: flow.flowId,
+    event_type: eventType,
+    host,
+    src_ip: flow.srcIp,
+    src_port: flow.srcPort,
+    dest_ip: flow.dstIp,
+    dest_port: flow.dstPort,
+    proto: protoName(flow.proto),
+  };
+}
+
 /** The EVE `http` event for a finished HTTP transaction (Suricata's fields; src is the client). */
 export function httpEvent(rec: HttpRecord, host: string): Record<string, unknown> {
-  const f = rec.flow;
-  return {
-    timestamp: eveTimestamp(rec.tsUs),
-    flow_id: f.flowId,
-    event_type: 'http',
-    host,
-    src_ip: f.srcIp,
-    src_port: f.srcPort,
-    dest_ip: f.dstIp,
-    dest_port: f.dstPort,
-    proto: protoName(f.proto),
-    tx_id: rec.tx.id,
-    http: httpEveObject(rec.tx),
-  };
+  const ev = appEventHeader(rec.flow, rec.tsUs, 'http', host);
+  ev['tx_id'] = rec.tx.id;
+  ev['http'] = httpEveObject(rec.tx);
+  return ev;
 }
 
 /** The EVE `tls` event of a flow's handshake (src is the client). */
 export function tlsEvent(rec: TlsRecord, host: string): Record<string, unknown> {
-  const f = rec.flow;
-  return {
-    timestamp: eveTimestamp(rec.tsUs),
-    flow_id: f.flowId,
-    event_type: 'tls',
-    host,
-    src_ip: f.srcIp,
-    src_port: f.srcPort,
-    dest_ip: f.dstIp,
-    dest_port: f.dstPort,
-    proto: protoName(f.proto),
-    tls: tlsEveObject(rec.info),
-  };
+  const ev = appEventHeader(rec.flow, rec.tsUs, 'tls', host);
+  ev['tls'] = tlsEveObject(rec.info);
+  return ev;
 }
 
 /** EVE `dns` events for one DNS message (one per object Suricata's v3 format makes of it). */
 export function dnsEvents(rec: DnsRecord, host: string): Record<string, unknown>[] {
-  const f = rec.flow;
-  return dnsEveObjects(rec.msg, { txId: rec.txId }).map((dns) => ({
-    timestamp: eveTimestamp(rec.tsUs),
-    flow_id: f.flowId,
-    event_type: 'dns',
-    host,
-    src_ip: f.srcIp,
-    src_port: f.srcPort,
-    dest_ip: f.dstIp,
-    dest_port: f.dstPort,
-    proto: protoName(f.proto),
-    dns,
-  }));
+  return dnsEveObjects(rec.msg, { txId: rec.txId }).map((dns) => {
+    const ev = appEventHeader(rec.flow, rec.tsUs, 'dns', host);
+    ev['dns'] = dns;
+    return ev;
+  });
 }
 
 /** Suricata decoder counter names for our protocol counts (stats.decoder.*). */
