@@ -4,8 +4,8 @@
  * Suricata's probing parsers: HTTP on 8080 is HTTP) and feeds the protocol's parser. Finished
  * transactions leave as records through `emit`.
  *
- * Recognised today: HTTP/1.x and TLS over TCP, DNS over UDP and TCP. Other protocols (SSH, FTP,
- * SMTP) are the next slices of issue 4; their flows are marked "failed" after probing.
+ * Recognised today: HTTP/1.x, TLS, SSH and FTP over TCP, DNS over UDP and TCP. Other protocols
+ * (SMTP, ...) are the next slices of issue 4; their flows are marked "failed" after probing.
  */
 import type { PacketBatch } from '../capture/batch.js';
 import type { DecodedBatch } from '../decode/batch.js';
@@ -15,6 +15,10 @@ import type { DnsMessage } from './dns/parser.js';
 import { HttpConnection } from './http/parser.js';
 import type { HttpTransaction } from './http/parser.js';
 import { probeHttp } from './http/probe.js';
+import { FtpConnection } from './ftp/parser.js';
+import type { FtpTransaction } from './ftp/parser.js';
+import { probeFtp } from './ftp/probe.js';
+import { SshConnection, probeSsh } from './ssh/parser.js';
 import { TlsConnection } from './tls/parser.js';
 import type { TlsInfo } from './tls/parser.js';
 import { probeTls } from './tls/probe.js';
@@ -45,7 +49,23 @@ export interface TlsRecord {
   info: TlsInfo;
 }
 
-export type AppRecord = HttpRecord | DnsRecord | TlsRecord;
+/** SSH identification banners of a flow (logged once: when both are seen or the flow ends). */
+export interface SshRecord {
+  kind: 'ssh';
+  tsUs: number;
+  flow: FlowTuple;
+  conn: SshConnection;
+}
+
+/** A finished FTP command and its reply. */
+export interface FtpRecord {
+  kind: 'ftp';
+  tsUs: number;
+  flow: FlowTuple;
+  tx: FtpTransaction;
+}
+
+export type AppRecord = HttpRecord | DnsRecord | TlsRecord | SshRecord | FtpRecord;
 
 export interface AppLayerOptions {
   requestBodyLimit?: number;
@@ -58,11 +78,13 @@ const P_HTTP = 1;
 const P_NONE = 2;
 const P_DNS = 3;
 const P_TLS = 4;
+const P_SSH = 5;
+const P_FTP = 6;
 
 /** Bytes kept per direction while a probe needs more data (a request line split mid-method). */
 const PROBE_BUFFER = 64;
 
-export const APP_PROTO_NAMES = ['', 'http', 'failed', 'dns', 'tls'] as const;
+export const APP_PROTO_NAMES = ['', 'http', 'failed', 'dns', 'tls', 'ssh', 'ftp'] as const;
 
 export class AppLayer {
   private readonly proto: Uint8Array;
@@ -71,13 +93,15 @@ export class AppLayer {
   /** DNS-over-TCP framing per slot and direction. */
   private readonly dnsTcp: (DnsTcpStream | undefined)[];
   private readonly tls: (TlsConnection | undefined)[];
-  /** 1 once the slot's TLS handshake was emitted. */
-  private readonly tlsLogged: Uint8Array;
+  private readonly ssh: (SshConnection | undefined)[];
+  private readonly ftp: (FtpConnection | undefined)[];
+  /** 1 once the slot's TLS handshake or SSH banners were emitted. */
+  private readonly logged: Uint8Array;
   /** DNS transactions per slot (queries seen). */
   private readonly dnsTx: Uint32Array;
   private readonly opts: AppLayerOptions;
   /** Flows per recognised protocol (counted when recognised). */
-  readonly flowsByProto = { http: 0, dns: 0, tls: 0 };
+  readonly flowsByProto = { http: 0, dns: 0, tls: 0, ssh: 0, ftp: 0 };
   transactions = 0;
   dnsMessages = 0;
   /** DNS payloads on recognised DNS flows that did not parse. */
@@ -99,7 +123,9 @@ export class AppLayer {
     this.dnsTcp = new Array<DnsTcpStream | undefined>(slots * 2);
     this.dnsTx = new Uint32Array(slots);
     this.tls = new Array<TlsConnection | undefined>(slots);
-    this.tlsLogged = new Uint8Array(slots);
+    this.ssh = new Array<SshConnection | undefined>(slots);
+    this.ftp = new Array<FtpConnection | undefined>(slots);
+    this.logged = new Uint8Array(slots);
     this.opts = opts;
     this.onData = (slot, dir, buf, off, len) => this.data(slot, dir, buf, off, len);
   }
@@ -157,6 +183,14 @@ export class AppLayer {
       this.feedTls(slot, dir, buf, off, len);
       return;
     }
+    if (p === P_SSH) {
+      this.feedSsh(slot, dir, buf, off, len);
+      return;
+    }
+    if (p === P_FTP) {
+      this.feedFtp(slot, dir, buf, off, len);
+      return;
+    }
     if (p === P_NONE) return;
     // Probe, with what an earlier short chunk left in this direction.
     const pending = this.probeBuf[slot * 2 + dir];
@@ -171,7 +205,21 @@ export class AppLayer {
     }
     const r = probeHttp(pb, po, pl, dir === 0 ? 0 : 1);
     const t = r === 'yes' ? 'no' : probeTls(pb, po, pl);
-    if (t === 'yes') {
+    const h = r === 'yes' || t === 'yes' ? 'no' : probeSsh(pb, po, pl);
+    const f = r === 'yes' || t === 'yes' || h === 'yes' ? 'no' : probeFtp(pb, po, pl, dir === 0 ? 0 : 1);
+    if (f === 'yes') {
+      this.probeBuf[slot * 2 + dir] = undefined;
+      this.proto[slot] = P_FTP;
+      this.flowsByProto.ftp++;
+      this.ftp[slot] = new FtpConnection();
+      this.feedFtp(slot, dir, pb, po, pl);
+    } else if (h === 'yes') {
+      this.probeBuf[slot * 2 + dir] = undefined;
+      this.proto[slot] = P_SSH;
+      this.flowsByProto.ssh++;
+      this.ssh[slot] = new SshConnection();
+      this.feedSsh(slot, dir, pb, po, pl);
+    } else if (t === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_TLS;
       this.flowsByProto.tls++;
@@ -186,7 +234,10 @@ export class AppLayer {
         responseBodyLimit: this.opts.responseBodyLimit,
       });
       this.feedHttp(slot, dir, pb, po, pl);
-    } else if ((r === 'need_more' || t === 'need_more') && pl < PROBE_BUFFER) {
+    } else if (
+      (r === 'need_more' || t === 'need_more' || h === 'need_more' || f === 'need_more') &&
+      pl < PROBE_BUFFER
+    ) {
       this.probeBuf[slot * 2 + dir] = Buffer.from(pb.subarray(po, po + pl));
     } else if (pl >= 14 && probeDns(pb, po, pl, true)) {
       // DNS over TCP: a 2-byte length, then a sane DNS header.
@@ -205,12 +256,37 @@ export class AppLayer {
   private feedTls(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
     const conn = this.tls[slot]!;
     conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
-    if (conn.done && this.tlsLogged[slot] === 0) this.emitTls(slot, conn);
+    if (conn.done && this.logged[slot] === 0) this.emitTls(slot, conn);
   }
 
   private emitTls(slot: number, conn: TlsConnection): void {
-    this.tlsLogged[slot] = 1;
+    this.logged[slot] = 1;
     this.emit({ kind: 'tls', tsUs: conn.info.tsUs, flow: this.flows.tupleOf(slot), info: conn.info });
+  }
+
+  private feedFtp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
+    const conn = this.ftp[slot]!;
+    conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
+    if (conn.pendingCount > 0) this.emitFtp(slot, conn);
+  }
+
+  private emitFtp(slot: number, conn: FtpConnection): void {
+    const txs = conn.drain();
+    if (txs.length === 0) return;
+    const flow = this.flows.tupleOf(slot);
+    for (const tx of txs) this.emit({ kind: 'ftp', tsUs: tx.tsUs, flow, tx });
+  }
+
+  private feedSsh(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
+    const conn = this.ssh[slot]!;
+    if (this.logged[slot] !== 0) return;
+    conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
+    if (conn.done) this.emitSsh(slot, conn);
+  }
+
+  private emitSsh(slot: number, conn: SshConnection): void {
+    this.logged[slot] = 1;
+    this.emit({ kind: 'ssh', tsUs: conn.tsUs, flow: this.flows.tupleOf(slot), conn });
   }
 
   private feedDnsTcp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
@@ -251,10 +327,22 @@ export class AppLayer {
       name = 'http';
     } else if (p === P_TLS) {
       const conn = this.tls[slot]!;
-      if (this.tlsLogged[slot] === 0 && conn.info.clientHello) this.emitTls(slot, conn);
+      if (this.logged[slot] === 0 && conn.info.clientHello) this.emitTls(slot, conn);
       this.tls[slot] = undefined;
-      this.tlsLogged[slot] = 0;
+      this.logged[slot] = 0;
       name = 'tls';
+    } else if (p === P_FTP) {
+      const conn = this.ftp[slot]!;
+      conn.close(tsUs);
+      this.emitFtp(slot, conn);
+      this.ftp[slot] = undefined;
+      name = 'ftp';
+    } else if (p === P_SSH) {
+      const conn = this.ssh[slot]!;
+      if (this.logged[slot] === 0 && (conn.client !== null || conn.server !== null)) this.emitSsh(slot, conn);
+      this.ssh[slot] = undefined;
+      this.logged[slot] = 0;
+      name = 'ssh';
     } else if (p === P_DNS) {
       name = 'dns';
       this.dnsTcp[slot * 2] = this.dnsTcp[slot * 2 + 1] = undefined;

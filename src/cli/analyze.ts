@@ -17,7 +17,7 @@ export const ANALYZE_USAGE = `usage: vigil analyze FILE [options]
 Analyse a pcap or pcapng capture offline.
 
   --json                 print a JSON summary object to stdout
-  --eve FILE             write Suricata-style EVE JSON lines (flow, http, dns, tls and a final stats event)
+  --eve FILE             write Suricata-style EVE JSON lines (flow, http, dns, tls, ssh, ftp and a final stats event)
   --workers N            pipeline worker threads (default: number of cores)
   --max-packets N        stop after N packets (default: no limit)
   --no-detect            run the packet engine only (read, decode, flows, features)

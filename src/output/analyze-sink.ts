@@ -5,7 +5,7 @@
 import type { AppRecord } from '../applayer/app-layer.js';
 import type { FlowRecord } from '../flow/table.js';
 import type { FlowSink } from '../pipeline/sink.js';
-import { dnsEvents, flowEvent, httpEvent, tlsEvent } from './eve.js';
+import { dnsEvents, flowEvent, ftpEvent, httpEvent, sshEvent, tlsEvent } from './eve.js';
 import { TalkerTable } from './talkers.js';
 import type { TalkerEntry } from './talkers.js';
 
@@ -36,6 +36,8 @@ class AnalyzeSink implements FlowSink {
     if (!this.opts.eve) return;
     if (rec.kind === 'http') this.eve += JSON.stringify(httpEvent(rec, this.opts.host)) + '\n';
     else if (rec.kind === 'tls') this.eve += JSON.stringify(tlsEvent(rec, this.opts.host)) + '\n';
+    else if (rec.kind === 'ssh') this.eve += JSON.stringify(sshEvent(rec, this.opts.host)) + '\n';
+    else if (rec.kind === 'ftp') this.eve += JSON.stringify(ftpEvent(rec, this.opts.host)) + '\n';
     else for (const ev of dnsEvents(rec, this.opts.host)) this.eve += JSON.stringify(ev) + '\n';
   }
 

@@ -4,7 +4,9 @@
  * schema does not define; see test/golden/eve-schema.test.ts).
  */
 import fs from 'node:fs';
-import type { DnsRecord, HttpRecord, TlsRecord } from '../applayer/app-layer.js';
+import type { DnsRecord, FtpRecord, HttpRecord, SshRecord, TlsRecord } from '../applayer/app-layer.js';
+import { ftpEveObject } from '../applayer/ftp/eve.js';
+import { sshEveObject } from '../applayer/ssh/eve.js';
 import { tlsEveObject } from '../applayer/tls/eve.js';
 import { dnsEveObjects } from '../applayer/dns/eve.js';
 import { httpEveObject } from '../applayer/http/eve.js';
@@ -116,6 +118,20 @@ export function httpEvent(rec: HttpRecord, host: string): Record<string, unknown
 export function tlsEvent(rec: TlsRecord, host: string): Record<string, unknown> {
   const ev = appEventHeader(rec.flow, rec.tsUs, 'tls', host);
   ev['tls'] = tlsEveObject(rec.info);
+  return ev;
+}
+
+/** The EVE `ssh` event of a flow's identification banners (src is the client). */
+export function sshEvent(rec: SshRecord, host: string): Record<string, unknown> {
+  const ev = appEventHeader(rec.flow, rec.tsUs, 'ssh', host);
+  ev['ssh'] = sshEveObject(rec.conn);
+  return ev;
+}
+
+/** The EVE `ftp` event of one command and its reply (src is the client). */
+export function ftpEvent(rec: FtpRecord, host: string): Record<string, unknown> {
+  const ev = appEventHeader(rec.flow, rec.tsUs, 'ftp', host);
+  ev['ftp'] = ftpEveObject(rec.tx);
   return ev;
 }
 

@@ -149,6 +149,8 @@ export class PacketEngine {
             dns_messages: this.app.dnsMessages,
             dns_errors: this.app.dnsErrors,
             tls_flows: this.app.flowsByProto.tls,
+            ssh_flows: this.app.flowsByProto.ssh,
+            ftp_flows: this.app.flowsByProto.ftp,
           }
         : {},
       flow: this.flows.stats(),

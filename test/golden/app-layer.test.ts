@@ -1,5 +1,5 @@
 /**
- * DNS and TLS records that `vigil analyze` reports in EVE against tshark, on the corpus and the
+ * DNS, TLS, SSH and FTP records that `vigil analyze` reports in EVE against tshark, on the corpus and the
  * sample captures. Vigil recognises protocols by content on any port, tshark mostly by port, so
  * Vigil may report more (NBNS in DNS format, TLS probes on port 80); every message tshark
  * dissects must be there.
@@ -16,7 +16,7 @@ import { haveTool, mapLimit, runCli } from '../helpers/reference.js';
 const execFileP = promisify(execFile);
 const files = [
   ...findFiles(path.join(SHARED_DIR, 'corpus'), /\.pcap$/),
-  ...findFiles(path.join(SHARED_DIR, 'data', 'pcaps', 'zeek'), /^(dns|tls).*\.pcap$/),
+  ...findFiles(path.join(SHARED_DIR, 'data', 'pcaps', 'zeek'), /^(dns|tls|ssh|ftp).*\.pcap$/),
 ];
 
 async function tsharkFields(file: string, filter: string, fields: string[]): Promise<string[]> {
@@ -33,13 +33,15 @@ interface Eve {
 }
 
 test(
-  'DNS messages and TLS handshakes in EVE match tshark',
+  'DNS messages, TLS handshakes, SSH banners and FTP logins in EVE match tshark',
   { skip: !haveTool('tshark') && 'tshark missing' },
   async (t) => {
     const dir = tempDir();
     const problems: string[] = [];
     let dnsCompared = 0;
     let tlsCompared = 0;
+    let sshCompared = 0;
+    let ftpCompared = 0;
     await mapLimit(files, 2, async (file) => {
       const name = path.basename(file);
       const eve = path.join(dir, name + '.json');
@@ -86,10 +88,32 @@ test(
         if (n === 0) problems.push(`${name}: TLS ClientHello "${k}" missing`);
         else tls.set(k, n - 1);
       }
+      // SSH: one event per TCP connection whose banners tshark sees.
+      const sshStreams = new Set(await tsharkFields(file, 'ssh.protocol', ['tcp.stream'])).size;
+      const sshEvents = events.filter((e) => e.event_type === 'ssh').length;
+      sshCompared += sshStreams;
+      // FTP: every PASS command and every 530 (login failed) reply, as tshark counts them.
+      const ftp = events.filter((e) => e.event_type === 'ftp') as {
+        ftp?: { command?: string; completion_code?: string[] };
+      }[];
+      const pass = ftp.filter((e) => e.ftp?.command === 'PASS').length;
+      const refused = ftp.filter((e) => e.ftp?.completion_code?.includes('530')).length;
+      const refPass = (await tsharkFields(file, 'ftp.request.command == "PASS"', ['frame.number'])).length;
+      const refRefused = (await tsharkFields(file, 'ftp.response.code == 530', ['frame.number'])).length;
+      ftpCompared += refPass;
+      if (pass !== refPass || refused !== refRefused)
+        problems.push(`${name}: ftp PASS ${pass}/530 ${refused}, tshark ${refPass}/${refRefused}`);
+      if (sshEvents !== sshStreams)
+        problems.push(`${name}: ${sshEvents} ssh events, tshark ${sshStreams} SSH connections`);
     });
     fs.rmSync(dir, { recursive: true, force: true });
-    t.diagnostic(`${dnsCompared} DNS messages and ${tlsCompared} TLS ClientHellos compared`);
-    assert.ok(dnsCompared > 1000 && tlsCompared >= 6, `compared ${dnsCompared} DNS, ${tlsCompared} TLS`);
+    t.diagnostic(
+      `${dnsCompared} DNS messages, ${tlsCompared} TLS ClientHellos, ${sshCompared} SSH connections, ${ftpCompared} FTP logins compared`,
+    );
+    assert.ok(
+      dnsCompared > 1000 && tlsCompared >= 6 && sshCompared >= 10 && ftpCompared >= 50,
+      `compared ${dnsCompared} DNS, ${tlsCompared} TLS`,
+    );
     assert.deepEqual(problems.slice(0, 20), [], `${problems.length} differences`);
   },
 );

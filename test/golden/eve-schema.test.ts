@@ -16,7 +16,7 @@ const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => {
 const schemaPath = path.join(SHARED_DIR, 'data', 'eve-schema', 'schema.json');
 
 test(
-  'EVE flow, http, dns, tls and stats records validate against Suricata schema',
+  'EVE flow, http, dns, tls, ssh, ftp and stats records validate against Suricata schema',
   { skip: !fs.existsSync(schemaPath) && 'schema missing' },
   async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: false });
@@ -54,7 +54,7 @@ test(
     });
     fs.rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(problems, []);
-    assert.deepEqual([...seen].sort(), ['dns', 'flow', 'http', 'stats', 'tls']);
+    assert.deepEqual([...seen].sort(), ['dns', 'flow', 'ftp', 'http', 'ssh', 'stats', 'tls']);
     assert.equal(statsSeen, files.length);
   },
 );
