@@ -211,7 +211,10 @@ export class AppLayer {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_FTP;
       this.flowsByProto.ftp++;
-      this.ftp[slot] = new FtpConnection();
+      // Transactions are handed over as they finish (a closure per flow, not per packet).
+      this.ftp[slot] = new FtpConnection({
+        onTransaction: (tx) => this.emit({ kind: 'ftp', tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx }),
+      });
       this.feedFtp(slot, dir, pb, po, pl);
     } else if (h === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
@@ -232,6 +235,10 @@ export class AppLayer {
       this.http[slot] = new HttpConnection({
         requestBodyLimit: this.opts.requestBodyLimit,
         responseBodyLimit: this.opts.responseBodyLimit,
+        onTransaction: (tx) => {
+          this.transactions++;
+          this.emit({ kind: 'http', tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx });
+        },
       });
       this.feedHttp(slot, dir, pb, po, pl);
     } else if (
@@ -265,16 +272,7 @@ export class AppLayer {
   }
 
   private feedFtp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
-    const conn = this.ftp[slot]!;
-    conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
-    if (conn.pendingCount > 0) this.emitFtp(slot, conn);
-  }
-
-  private emitFtp(slot: number, conn: FtpConnection): void {
-    const txs = conn.drain();
-    if (txs.length === 0) return;
-    const flow = this.flows.tupleOf(slot);
-    for (const tx of txs) this.emit({ kind: 'ftp', tsUs: tx.tsUs, flow, tx });
+    this.ftp[slot]!.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
   }
 
   private feedSsh(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
@@ -297,19 +295,7 @@ export class AppLayer {
   }
 
   private feedHttp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
-    const conn = this.http[slot]!;
-    conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
-    if (conn.pendingCount > 0) this.emitHttp(slot, conn);
-  }
-
-  private emitHttp(slot: number, conn: HttpConnection): void {
-    const txs = conn.drain();
-    if (txs.length === 0) return;
-    const flow = this.flows.tupleOf(slot);
-    for (const tx of txs) {
-      this.transactions++;
-      this.emit({ kind: 'http', tsUs: tx.tsUs, flow, tx });
-    }
+    this.http[slot]!.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
   }
 
   /**
@@ -320,9 +306,7 @@ export class AppLayer {
     const p = this.proto[slot]!;
     let name: string | undefined;
     if (p === P_HTTP) {
-      const conn = this.http[slot]!;
-      conn.close(tsUs);
-      this.emitHttp(slot, conn);
+      this.http[slot]!.close(tsUs); // delivers what is left through onTransaction
       this.http[slot] = undefined;
       name = 'http';
     } else if (p === P_TLS) {
@@ -332,9 +316,7 @@ export class AppLayer {
       this.logged[slot] = 0;
       name = 'tls';
     } else if (p === P_FTP) {
-      const conn = this.ftp[slot]!;
-      conn.close(tsUs);
-      this.emitFtp(slot, conn);
+      this.ftp[slot]!.close(tsUs); // delivers what is left through onTransaction
       this.ftp[slot] = undefined;
       name = 'ftp';
     } else if (p === P_SSH) {
