@@ -20,12 +20,17 @@ import type { FtpTransaction } from './ftp/parser.js';
 import { probeFtp } from './ftp/probe.js';
 import { SshConnection, probeSsh } from './ssh/parser.js';
 import { TlsConnection } from './tls/parser.js';
+import { SmtpConnection } from './smtp/parser.js';
+import type { SmtpTransaction } from './smtp/parser.js';
+import { probeSmtp } from './smtp/probe.js';
 import type { TlsInfo } from './tls/parser.js';
 import { probeTls } from './tls/probe.js';
 
 /** A finished HTTP transaction with its flow. */
 export interface HttpRecord {
   kind: 'http';
+  /** The flow's table slot (valid while the record is being handed over). */
+  slot: number;
   tsUs: number;
   flow: FlowTuple;
   tx: HttpTransaction;
@@ -34,6 +39,8 @@ export interface HttpRecord {
 /** A DNS message, with the flow tuple oriented as the packet travelled (responses: server first). */
 export interface DnsRecord {
   kind: 'dns';
+  /** The flow's table slot (valid while the record is being handed over). */
+  slot: number;
   tsUs: number;
   flow: FlowTuple;
   /** Transaction number within the flow: a response shares its query's. */
@@ -44,6 +51,8 @@ export interface DnsRecord {
 /** A TLS handshake (logged once per flow: when both hellos are parsed or the flow ends). */
 export interface TlsRecord {
   kind: 'tls';
+  /** The flow's table slot (valid while the record is being handed over). */
+  slot: number;
   tsUs: number;
   flow: FlowTuple;
   info: TlsInfo;
@@ -52,6 +61,8 @@ export interface TlsRecord {
 /** SSH identification banners of a flow (logged once: when both are seen or the flow ends). */
 export interface SshRecord {
   kind: 'ssh';
+  /** The flow's table slot (valid while the record is being handed over). */
+  slot: number;
   tsUs: number;
   flow: FlowTuple;
   conn: SshConnection;
@@ -60,16 +71,30 @@ export interface SshRecord {
 /** A finished FTP command and its reply. */
 export interface FtpRecord {
   kind: 'ftp';
+  /** The flow's table slot (valid while the record is being handed over). */
+  slot: number;
   tsUs: number;
   flow: FlowTuple;
   tx: FtpTransaction;
 }
 
-export type AppRecord = HttpRecord | DnsRecord | TlsRecord | SshRecord | FtpRecord;
+/** A finished SMTP transaction (one mail, or a session without one). */
+export interface SmtpRecord {
+  kind: 'smtp';
+  /** The flow's table slot (valid while the record is being handed over). */
+  slot: number;
+  tsUs: number;
+  flow: FlowTuple;
+  tx: SmtpTransaction;
+}
+
+export type AppRecord = HttpRecord | DnsRecord | TlsRecord | SshRecord | FtpRecord | SmtpRecord;
 
 export interface AppLayerOptions {
   requestBodyLimit?: number;
   responseBodyLimit?: number;
+  /** Content-Encoding layers decoded at most (libhtp's response-body-decompress-layer-limit). */
+  decompressLayerLimit?: number;
 }
 
 const P_UNKNOWN = 0;
@@ -80,11 +105,12 @@ const P_DNS = 3;
 const P_TLS = 4;
 const P_SSH = 5;
 const P_FTP = 6;
+const P_SMTP = 7;
 
 /** Bytes kept per direction while a probe needs more data (a request line split mid-method). */
 const PROBE_BUFFER = 64;
 
-export const APP_PROTO_NAMES = ['', 'http', 'failed', 'dns', 'tls', 'ssh', 'ftp'] as const;
+export const APP_PROTO_NAMES = ['', 'http', 'failed', 'dns', 'tls', 'ssh', 'ftp', 'smtp'] as const;
 
 export class AppLayer {
   private readonly proto: Uint8Array;
@@ -95,13 +121,14 @@ export class AppLayer {
   private readonly tls: (TlsConnection | undefined)[];
   private readonly ssh: (SshConnection | undefined)[];
   private readonly ftp: (FtpConnection | undefined)[];
+  private readonly smtp: (SmtpConnection | undefined)[];
   /** 1 once the slot's TLS handshake or SSH banners were emitted. */
   private readonly logged: Uint8Array;
   /** DNS transactions per slot (queries seen). */
   private readonly dnsTx: Uint32Array;
   private readonly opts: AppLayerOptions;
   /** Flows per recognised protocol (counted when recognised). */
-  readonly flowsByProto = { http: 0, dns: 0, tls: 0, ssh: 0, ftp: 0 };
+  readonly flowsByProto = { http: 0, dns: 0, tls: 0, ssh: 0, ftp: 0, smtp: 0 };
   transactions = 0;
   dnsMessages = 0;
   /** DNS payloads on recognised DNS flows that did not parse. */
@@ -125,6 +152,7 @@ export class AppLayer {
     this.tls = new Array<TlsConnection | undefined>(slots);
     this.ssh = new Array<SshConnection | undefined>(slots);
     this.ftp = new Array<FtpConnection | undefined>(slots);
+    this.smtp = new Array<SmtpConnection | undefined>(slots);
     this.logged = new Uint8Array(slots);
     this.opts = opts;
     this.onData = (slot, dir, buf, off, len) => this.data(slot, dir, buf, off, len);
@@ -133,30 +161,38 @@ export class AppLayer {
   /** UDP payloads of a batch (after the flow table): DNS recognised by content on any port. */
   udp(pkts: PacketBatch, dec: DecodedBatch): void {
     const count = dec.count;
-    for (let i = 0; i < count; i++) {
-      if (dec.proto[i] !== 17) continue;
-      const slot = dec.flowSlot[i]!;
-      const len = dec.payLen[i]!;
-      if (slot < 0 || len <= 0) continue;
-      const p = this.proto[slot]!;
-      if (p === P_NONE || p === P_HTTP) continue;
-      const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
-      const off = dec.payOff[i]!;
-      if (p === P_UNKNOWN) {
-        if (!probeDns(buf, off, len, false)) {
-          this.proto[slot] = P_NONE;
-          continue;
-        }
-        this.proto[slot] = P_DNS;
-        this.flowsByProto.dns++;
+    for (let i = 0; i < count; i++) if (dec.proto[i] === 17) this.udpPacket(pkts, dec, i);
+  }
+
+  /** One UDP packet of a batch (the detector's per-packet path). */
+  udpPacket(pkts: PacketBatch, dec: DecodedBatch, i: number): void {
+    if (dec.proto[i] !== 17) return;
+    const slot = dec.flowSlot[i]!;
+    const len = dec.payLen[i]!;
+    if (slot < 0 || len <= 0) return;
+    const p = this.proto[slot]!;
+    if (p === P_NONE || p === P_HTTP) return;
+    const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+    const off = dec.payOff[i]!;
+    if (p === P_UNKNOWN) {
+      if (!probeDns(buf, off, len, false)) {
+        this.proto[slot] = P_NONE;
+        return;
       }
-      const msg = parseDnsMessage(buf, off, len);
-      if (isDnsError(msg)) {
-        this.dnsErrors++;
-        continue;
-      }
-      this.emitDns(slot, dec.flowDir[i]!, pkts.tsUs[i]!, msg);
+      this.proto[slot] = P_DNS;
+      this.flowsByProto.dns++;
     }
+    const msg = parseDnsMessage(buf, off, len);
+    if (isDnsError(msg)) {
+      this.dnsErrors++;
+      return;
+    }
+    this.emitDns(slot, dec.flowDir[i]!, pkts.tsUs[i]!, msg);
+  }
+
+  /** The application protocol recognised on `slot` so far ('' while unknown, 'failed' when none). */
+  protoOf(slot: number): string {
+    return APP_PROTO_NAMES[this.proto[slot]!] ?? '';
   }
 
   private emitDns(slot: number, dir: number, tsUs: number, msg: DnsMessage): void {
@@ -166,7 +202,7 @@ export class AppLayer {
     if (!msg.flags.qr) txId = this.dnsTx[slot]!++;
     else txId = this.dnsTx[slot]! > 0 ? this.dnsTx[slot]! - 1 : 0;
     this.dnsMessages++;
-    this.emit({ kind: 'dns', tsUs, flow, txId, msg });
+    this.emit({ kind: 'dns', slot, tsUs, flow, txId, msg });
   }
 
   private data(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
@@ -191,6 +227,10 @@ export class AppLayer {
       this.feedFtp(slot, dir, buf, off, len);
       return;
     }
+    if (p === P_SMTP) {
+      this.smtp[slot]!.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
+      return;
+    }
     if (p === P_NONE) return;
     // Probe, with what an earlier short chunk left in this direction.
     const pending = this.probeBuf[slot * 2 + dir];
@@ -206,14 +246,24 @@ export class AppLayer {
     const r = probeHttp(pb, po, pl, dir === 0 ? 0 : 1);
     const t = r === 'yes' ? 'no' : probeTls(pb, po, pl);
     const h = r === 'yes' || t === 'yes' ? 'no' : probeSsh(pb, po, pl);
-    const f = r === 'yes' || t === 'yes' || h === 'yes' ? 'no' : probeFtp(pb, po, pl, dir === 0 ? 0 : 1);
-    if (f === 'yes') {
+    // SMTP before FTP: both greet with 220, and the FTP probe accepts any 220 greeting.
+    const m = r === 'yes' || t === 'yes' || h === 'yes' ? 'no' : probeSmtp(pb, po, pl, dir === 0 ? 0 : 1);
+    const f = r === 'yes' || t === 'yes' || h === 'yes' || m !== 'no' ? 'no' : probeFtp(pb, po, pl, dir === 0 ? 0 : 1);
+    if (m === 'yes') {
+      this.probeBuf[slot * 2 + dir] = undefined;
+      this.proto[slot] = P_SMTP;
+      this.flowsByProto.smtp++;
+      this.smtp[slot] = new SmtpConnection({
+        onTransaction: (tx) => this.emit({ kind: 'smtp', slot, tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx }),
+      });
+      this.smtp[slot].feed(dir === 0 ? 0 : 1, pb, po, pl, this.now());
+    } else if (f === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_FTP;
       this.flowsByProto.ftp++;
       // Transactions are handed over as they finish (a closure per flow, not per packet).
       this.ftp[slot] = new FtpConnection({
-        onTransaction: (tx) => this.emit({ kind: 'ftp', tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx }),
+        onTransaction: (tx) => this.emit({ kind: 'ftp', slot, tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx }),
       });
       this.feedFtp(slot, dir, pb, po, pl);
     } else if (h === 'yes') {
@@ -235,14 +285,15 @@ export class AppLayer {
       this.http[slot] = new HttpConnection({
         requestBodyLimit: this.opts.requestBodyLimit,
         responseBodyLimit: this.opts.responseBodyLimit,
+        decompressLayerLimit: this.opts.decompressLayerLimit,
         onTransaction: (tx) => {
           this.transactions++;
-          this.emit({ kind: 'http', tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx });
+          this.emit({ kind: 'http', slot, tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx });
         },
       });
       this.feedHttp(slot, dir, pb, po, pl);
     } else if (
-      (r === 'need_more' || t === 'need_more' || h === 'need_more' || f === 'need_more') &&
+      (r === 'need_more' || t === 'need_more' || h === 'need_more' || m === 'need_more' || f === 'need_more') &&
       pl < PROBE_BUFFER
     ) {
       this.probeBuf[slot * 2 + dir] = Buffer.from(pb.subarray(po, po + pl));
@@ -268,7 +319,7 @@ export class AppLayer {
 
   private emitTls(slot: number, conn: TlsConnection): void {
     this.logged[slot] = 1;
-    this.emit({ kind: 'tls', tsUs: conn.info.tsUs, flow: this.flows.tupleOf(slot), info: conn.info });
+    this.emit({ kind: 'tls', slot, tsUs: conn.info.tsUs, flow: this.flows.tupleOf(slot), info: conn.info });
   }
 
   private feedFtp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
@@ -284,7 +335,7 @@ export class AppLayer {
 
   private emitSsh(slot: number, conn: SshConnection): void {
     this.logged[slot] = 1;
-    this.emit({ kind: 'ssh', tsUs: conn.tsUs, flow: this.flows.tupleOf(slot), conn });
+    this.emit({ kind: 'ssh', slot, tsUs: conn.tsUs, flow: this.flows.tupleOf(slot), conn });
   }
 
   private feedDnsTcp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
@@ -325,6 +376,10 @@ export class AppLayer {
       this.ssh[slot] = undefined;
       this.logged[slot] = 0;
       name = 'ssh';
+    } else if (p === P_SMTP) {
+      this.smtp[slot]!.close(tsUs); // delivers what is left through onTransaction
+      this.smtp[slot] = undefined;
+      name = 'smtp';
     } else if (p === P_DNS) {
       name = 'dns';
       this.dnsTcp[slot * 2] = this.dnsTcp[slot * 2 + 1] = undefined;

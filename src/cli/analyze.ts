@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 import { openCaptureFile } from '../capture/open.js';
 import { CaptureError } from '../capture/errors.js';
 import { runCapture } from '../pipeline/runner.js';
-import { protocolCounts } from '../pipeline/engine.js';
+import { detectSpec, protocolCounts } from '../pipeline/engine.js';
+import { loadDetectRules } from '../detect/engine/load.js';
+import type { LoadedRules } from '../detect/engine/load.js';
+import { RuleFileError } from '../detect/signatures/ruleset.js';
 import { EveWriter, statsEvent } from '../output/eve.js';
 import { TalkerTable } from '../output/talkers.js';
 import type { AnalyzeSinkOptions, AnalyzeSinkResult } from '../output/analyze-sink.js';
@@ -17,9 +20,11 @@ export const ANALYZE_USAGE = `usage: vigil analyze FILE [options]
 Analyse a pcap or pcapng capture offline.
 
   --json                 print a JSON summary object to stdout
-  --eve FILE             write Suricata-style EVE JSON lines (flow, http, dns, tls, ssh, ftp and a final stats event)
+  --eve FILE             write Suricata-style EVE JSON lines (alert, flow, http, dns, tls, ssh, ftp and a final stats event)
   --workers N            pipeline worker threads (default: number of cores)
   --max-packets N        stop after N packets (default: no limit)
+  --rules FILE           load a Suricata rule file (repeatable)
+  --no-builtin-rules     do not load Vigil's built-in rules (rules/vigil.rules)
   --no-detect            run the packet engine only (read, decode, flows, features)
   --no-ml                disable the anomaly detector and classifier
   -k none|all            checksum validation (default none: captures with NIC offloads carry bad checksums)
@@ -49,6 +54,8 @@ export interface AnalyzeSummary {
   flow_stats: Record<string, number>;
   workers: number;
   truncated_by_max_packets: boolean;
+  /** Rules loaded and skipped (0/0 with --no-detect). */
+  rules: { loaded: number; skipped: number };
 }
 
 function positiveInt(name: string, v: string | undefined, dflt: number, min: number): number {
@@ -69,6 +76,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
         workers: { type: 'string' },
         'max-packets': { type: 'string' },
         'no-detect': { type: 'boolean' },
+        rules: { type: 'string', multiple: true },
+        'no-builtin-rules': { type: 'boolean' },
         'no-ml': { type: 'boolean' },
         k: { type: 'string', short: 'k' },
         set: { type: 'string', multiple: true },
@@ -96,6 +105,18 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   if (v['sensor-name'] !== undefined) cfg.sensorName = v['sensor-name'];
   // --no-detect: the packet engine alone (read, decode, flows, features).
   if (v['no-detect']) cfg.appLayer = false;
+  cfg.detect.ruleFiles = v.rules ?? [];
+  if (v['no-builtin-rules']) cfg.detect.builtinRules = false;
+  let rules: LoadedRules | undefined;
+  if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
+    try {
+      rules = loadDetectRules(detectSpec(cfg));
+    } catch (e) {
+      if (e instanceof RuleFileError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
+      throw e;
+    }
+    reportRuleLoad(rules, warn);
+  }
 
   let reader;
   try {
@@ -116,12 +137,23 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const host = cfg.sensorName;
   // Community IDs are only output in EVE records; skip their SHA-1 per flow otherwise.
   cfg.flow.communityId = eve !== null;
-  const sinkOptions: AnalyzeSinkOptions = { eve: eve !== null, host };
+  const sinkOptions: AnalyzeSinkOptions = {
+    eve: eve !== null,
+    host,
+    ipv6Compress: cfg.eve.ipv6Compress,
+    alert: {
+      packet: cfg.eve.alertPacket,
+      payload: cfg.eve.alertPayload,
+      payloadPrintable: cfg.eve.alertPayloadPrintable,
+      ethernet: cfg.eve.ethernet,
+    },
+  };
   const progress = Progress.forFile(reader.size);
   let result;
   try {
     result = await runCapture(reader, {
       cfg,
+      rules,
       workers,
       maxPackets,
       sink: { module: new URL('../output/analyze-sink.js', import.meta.url).href, options: sinkOptions },
@@ -135,8 +167,12 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const c = result.counters;
   const talkers = new TalkerTable();
   let flows = 0;
+  let alerts = 0;
+  const alertsByType: Record<string, number> = {};
   for (const r of result.sinkResults as AnalyzeSinkResult[]) {
     flows += r.flows;
+    alerts += r.alerts;
+    for (const [k, n] of Object.entries(r.alertsByType)) alertsByType[k] = (alertsByType[k] ?? 0) + n;
     talkers.merge(r.talkers);
   }
   const protocols = protocolCounts(c);
@@ -150,8 +186,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     packets: c.packets,
     bytes: c.bytes,
     flows,
-    alerts: 0,
-    alerts_by_type: {},
+    alerts,
+    alerts_by_type: alertsByType,
     duration_s: round(result.wallSeconds, 6),
     packets_per_s: result.wallSeconds > 0 ? Math.round(c.packets / result.wallSeconds) : 0,
     errors,
@@ -166,10 +202,21 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     flow_stats: c.flow,
     workers,
     truncated_by_max_packets: result.truncatedByLimit,
+    rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
   };
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(humanSummary(summary));
   return 0;
+}
+
+/** Rule load problems, as Suricata reports them: one warning per skipped rule (bounded). */
+function reportRuleLoad(rules: LoadedRules, warn: (m: string) => void): void {
+  const MAX = 20;
+  for (const s of rules.skipped.slice(0, MAX)) warn(`${s.file}:${s.line}: rule skipped: ${s.reason}`);
+  if (rules.skipped.length > MAX)
+    warn(`... and ${rules.skipped.length - MAX} more skipped rules (vigil rules check FILE lists them all)`);
+  for (const t of rules.thresholdErrors) warn(`threshold file: ${t}`);
+  if (rules.rules.length === 0) warn('no rules loaded: signature detection is off');
 }
 
 function round(x: number, digits: number): number {
@@ -179,7 +226,7 @@ function round(x: number, digits: number): number {
 
 function humanSummary(s: AnalyzeSummary): string {
   const lines = [
-    `${s.file} (${s.format}): ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows in ${s.duration_s.toFixed(3)} s (${s.packets_per_s} packets/s)`,
+    `${s.file} (${s.format}): ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows, ${s.alerts} alerts in ${s.duration_s.toFixed(3)} s (${s.packets_per_s} packets/s)`,
     `protocols: ${Object.entries(s.protocols)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,

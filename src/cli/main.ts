@@ -4,6 +4,7 @@ import { analyzeCommand } from './analyze.js';
 import { configCommand } from './config.js';
 import { CliError } from './errors.js';
 import { rulesCommand } from './rules.js';
+import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
 
 const USAGE = `usage: vigil <command> [options]
@@ -12,9 +13,10 @@ commands:
   analyze FILE     analyse a pcap/pcapng capture offline (vigil analyze --help)
   config           print the effective engine configuration
   rules check FILE parse rule files, report loaded and skipped rules (vigil rules --help)
+  verify DIR...    run suricata-verify regression cases (vigil verify --help)
   version          print the version
 
-Planned (see the issues): serve, train, evaluate, rules update, verify, sensor, bench.
+Planned (see the issues): serve, train, evaluate, rules update, sensor, bench.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return configCommand(rest);
     case 'rules':
       return rulesCommand(rest);
+    case 'verify':
+      return verifyCommand(rest);
     case 'version':
     case '--version':
     case '-V':

@@ -7,7 +7,9 @@ import { engineConfigFrom } from './options.js';
 
 const USAGE = `usage: vigil rules check FILE... [--json] [--verbose] [--set vars.address-groups.NAME=VALUE]... [-c suricata.yaml]
 
-Parses Suricata rule files and reports how many rules load and why the others are skipped.
+Parses Suricata (and Snort 2) rule files, and Snort 3 rules, which are recognised rule by rule
+(comma content modifiers, sticky http_* buffers, service:, header-less "alert http (...)"), and
+reports how many rules load and why the others are skipped.
 `;
 
 /** Skip reasons grouped at keyword level, most frequent first. */

@@ -81,6 +81,12 @@ export const PFLAG = {
   SNAPLEN_TRUNC: 1 << 4,
 } as const;
 
+/** Bits of `DecodedBatch.flowFlags`. */
+export const FFLAG = {
+  /** The flow is established at this packet: TCP after a seen handshake (or a midstream pick-up when allowed), other protocols once both directions were seen. */
+  ESTABLISHED: 1 << 0,
+} as const;
+
 /** TCP flag bits as in the TCP header's flags byte. */
 export const TCP_FLAG = {
   FIN: 0x01,
@@ -148,6 +154,8 @@ export class DecodedBatch {
   /** Filled by the flow table: flow slot (-1 none) and direction (0 to server, 1 to client). */
   readonly flowSlot: Int32Array;
   readonly flowDir: Uint8Array;
+  /** Filled by the flow table: FFLAG bits describing the flow as of this packet. */
+  readonly flowFlags: Uint8Array;
 
   constructor(capacity: number = BATCH_PACKETS) {
     this.capacity = capacity;
@@ -183,6 +191,7 @@ export class DecodedBatch {
     this.tcpTsEcr = new Uint32Array(capacity);
     this.flowSlot = new Int32Array(capacity);
     this.flowDir = new Uint8Array(capacity);
+    this.flowFlags = new Uint8Array(capacity);
   }
 
   /** Reset packet i's columns to "nothing decoded" (called by the decoder before decoding it). */
@@ -220,6 +229,7 @@ export class DecodedBatch {
     this.tcpTsEcr[i] = 0;
     this.flowSlot[i] = -1;
     this.flowDir[i] = 0;
+    this.flowFlags[i] = 0;
   }
 
   /** The buffer packet i's offsets index into. */

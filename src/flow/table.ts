@@ -6,7 +6,7 @@
  * flow ends. See docs/flows.md for the flow definition, timeouts and eviction policy.
  */
 import type { PacketBatch } from '../capture/batch.js';
-import { LAYER, TCP_FLAG } from '../decode/batch.js';
+import { FFLAG, LAYER, TCP_FLAG } from '../decode/batch.js';
 import type { DecodedBatch } from '../decode/batch.js';
 import { FEATURE_NAMES, FlowFeatures } from './features.js';
 import { HostTracker } from './hosts.js';
@@ -36,6 +36,11 @@ export interface FlowOptions {
   communityId?: boolean;
   /** Per-source tracking for `Src Distinct Dst Ports/Hosts`. */
   hosts?: HostTrackerOptions;
+  /**
+   * Treat TCP sessions picked up without a handshake as established (Suricata's stream.midstream;
+   * default false: only a seen handshake makes a TCP flow established).
+   */
+  midstream?: boolean;
   /** Entropy histograms available at once (default 4096). */
   entropyPool?: number;
 }
@@ -145,7 +150,7 @@ const K_S = 8; // server address, 4 words
 const K_ST = 12; // tcp state | flow state << 8 | seen-direction bits << 16 | proto class << 24
 const K_TFL = 13; // TCP flags to server | to client << 8
 const K_ICMP = 14; // type, code to server | type, code to client << 16
-const K_MISC = 15; // alerted | end reason << 8
+const K_MISC = 15; // alerted | established bit (2) | end reason << 8
 // Hot block (doubles per slot).
 const HOT_STRIDE = 8;
 const H_LAST = 0;
@@ -163,6 +168,7 @@ export class FlowTable {
   private readonly workerId: number;
   private readonly seed: number;
   private readonly withCommunityId: boolean;
+  private readonly midstream: boolean;
   private readonly featPool = new Float64Array(FEATURE_NAMES.length * 256);
   private featPoolNext = 0;
   private readonly tmo: Float64Array;
@@ -219,6 +225,7 @@ export class FlowTable {
     this.workerId = (opts.workerId ?? 0) & 0xff;
     this.seed = opts.communityIdSeed ?? 0;
     this.withCommunityId = opts.communityId ?? true;
+    this.midstream = opts.midstream ?? false;
 
     let cap = 16;
     while (cap < this.maxFlows * 2) cap *= 2;
@@ -291,6 +298,25 @@ export class FlowTable {
       const k = slot * KEY_STRIDE + K_MISC;
       this.key[k] = this.key[k]! | 1;
     }
+  }
+
+  /** Packet/byte counters and start time of the live flow in `slot` (EVE alert `flow` object). */
+  countersOf(slot: number): {
+    pktsToServer: number;
+    pktsToClient: number;
+    bytesToServer: number;
+    bytesToClient: number;
+    startUs: number;
+  } {
+    const hot = this.hot;
+    const hb = slot * HOT_STRIDE;
+    return {
+      pktsToServer: hot[hb + H_PKTS]!,
+      pktsToClient: hot[hb + H_PKTS + 1]!,
+      bytesToServer: hot[hb + H_BYTES]!,
+      bytesToClient: hot[hb + H_BYTES + 1]!,
+      startUs: hot[hb + H_FIRST]!,
+    };
   }
 
   /** TCP state (TCP_STATE) of the flow in `slot`. */
@@ -540,7 +566,8 @@ export class FlowTable {
     key[o + K_ST] = tcpState | (fstate << 8) | (protoClass(proto) << 24);
     key[o + K_TFL] = 0;
     key[o + K_ICMP] = 0;
-    key[o + K_MISC] = 0;
+    // A flow continued after its active timeout keeps its established status.
+    key[o + K_MISC] = tcpState >= TCP_STATE.ESTABLISHED && tcpState !== TCP_STATE.CLOSED ? 2 : 0;
     const hb = s * HOT_STRIDE;
     const hot = this.hot;
     hot[hb + H_LAST] = ts;
@@ -597,17 +624,32 @@ export class FlowTable {
     const proto = (key[o + K_META]! >>> 8) & 0xff;
     let tcpSt = st & 0xff;
     let fstate: number;
+    let est: boolean;
     if (proto === 6) {
       key[o + K_TFL] = key[o + K_TFL]! | (flags << (dir * 8));
+      const prevSt = tcpSt;
       tcpSt = tcpNext(tcpSt, flags, dir);
       fstate = tcpFlowState(tcpSt);
+      const misc = key[o + K_MISC]!;
+      est = (misc & 2) !== 0;
+      if (
+        !est &&
+        tcpSt >= TCP_STATE.ESTABLISHED &&
+        tcpSt !== TCP_STATE.CLOSED &&
+        (prevSt === TCP_STATE.SYN_RECV || prevSt === TCP_STATE.SYN_SENT || this.midstream)
+      ) {
+        est = true;
+        key[o + K_MISC] = misc | 2;
+      }
     } else {
       fstate = seen === 3 ? FLOW_STATE.ESTABLISHED : FLOW_STATE.NEW;
+      est = seen === 3;
       if ((proto === 1 || proto === 58) && (seenBefore & (1 << dir)) === 0) {
         key[o + K_ICMP] = key[o + K_ICMP]! | ((dec.icmpType[i]! | (dec.icmpCode[i]! << 8)) << (dir * 16));
       }
     }
     key[o + K_ST] = (st & 0xff000000) | (seen << 16) | (fstate << 8) | tcpSt;
+    dec.flowFlags[i] = est ? FFLAG.ESTABLISHED : 0;
     const feats = this.feats;
     if (feats === null) return;
     // CICFlowMeter's packet length is the transport payload and its header length the transport
@@ -807,7 +849,7 @@ export class FlowTable {
       reason: REASONS[(misc >>> 8) & 0xff]!,
       communityId: cid,
       slot: s,
-      alerted: (misc & 1) === 1,
+      alerted: (misc & 1) !== 0,
       features,
     };
     if (icmp) {

@@ -5,40 +5,84 @@
 import type { AppRecord } from '../applayer/app-layer.js';
 import type { FlowRecord } from '../flow/table.js';
 import type { FlowSink } from '../pipeline/sink.js';
-import { dnsEvents, flowEvent, ftpEvent, httpEvent, sshEvent, tlsEvent } from './eve.js';
+import type { AlertRecord } from '../detect/engine/detector.js';
+import type { AlertEveOptions } from './eve.js';
+import { alertEvent, dnsEvents, smtpEvents, flowEvent, ftpEvent, httpEvent, sshEvent, tlsEvent } from './eve.js';
 import { TalkerTable } from './talkers.js';
 import type { TalkerEntry } from './talkers.js';
 
 export interface AnalyzeSinkOptions {
   eve: boolean;
   host: string;
+  /** Write IPv6 addresses compressed; Suricata's default (false) writes all eight groups. */
+  ipv6Compress?: boolean;
+  /** Extra alert fields (packet, payload, MACs). */
+  alert?: AlertEveOptions;
+}
+
+/** `fe80::1` -> `fe80:0000:0000:0000:0000:0000:0000:0001` (Suricata's EVE default). */
+export function expandIpv6(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  // An IPv4 tail (::ffff:1.2.3.4) becomes two groups.
+  const tail4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (tail4) {
+    const [a, b, c, d] = tail4.slice(1).map(Number) as [number, number, number, number];
+    ip = ip.slice(0, tail4.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
+  }
+  const halves = ip.split('::');
+  const head = halves[0] === '' ? [] : halves[0]!.split(':');
+  const tail = halves.length > 1 && halves[1] !== '' ? halves[1]!.split(':') : [];
+  const fill = halves.length > 1 ? new Array<string>(8 - head.length - tail.length).fill('0') : [];
+  return [...head, ...fill, ...tail].map((g) => g.padStart(4, '0')).join(':');
 }
 
 export interface AnalyzeSinkResult {
   flows: number;
+  alerts: number;
+  /** Alerts by category (classtype description, or "unclassified"). */
+  alertsByType: Record<string, number>;
   talkers: TalkerEntry[];
 }
 
 class AnalyzeSink implements FlowSink {
   private flows = 0;
+  private alerts = 0;
+  private readonly alertsByType: Record<string, number> = {};
   private readonly talkers = new TalkerTable();
   private eve = '';
 
   constructor(private readonly opts: AnalyzeSinkOptions) {}
 
+  /** One EVE line, with addresses in the configured IPv6 form. */
+  private line(ev: Record<string, unknown>): string {
+    if (this.opts.ipv6Compress !== true) {
+      if (typeof ev['src_ip'] === 'string') ev['src_ip'] = expandIpv6(ev['src_ip']);
+      if (typeof ev['dest_ip'] === 'string') ev['dest_ip'] = expandIpv6(ev['dest_ip']);
+    }
+    return JSON.stringify(ev) + '\n';
+  }
+
   flow(rec: FlowRecord): void {
     this.flows++;
     this.talkers.add(rec);
-    if (this.opts.eve) this.eve += JSON.stringify(flowEvent(rec, this.opts.host)) + '\n';
+    if (this.opts.eve) this.eve += this.line(flowEvent(rec, this.opts.host));
   }
 
   app(rec: AppRecord): void {
     if (!this.opts.eve) return;
-    if (rec.kind === 'http') this.eve += JSON.stringify(httpEvent(rec, this.opts.host)) + '\n';
-    else if (rec.kind === 'tls') this.eve += JSON.stringify(tlsEvent(rec, this.opts.host)) + '\n';
-    else if (rec.kind === 'ssh') this.eve += JSON.stringify(sshEvent(rec, this.opts.host)) + '\n';
-    else if (rec.kind === 'ftp') this.eve += JSON.stringify(ftpEvent(rec, this.opts.host)) + '\n';
-    else for (const ev of dnsEvents(rec, this.opts.host)) this.eve += JSON.stringify(ev) + '\n';
+    if (rec.kind === 'http') this.eve += this.line(httpEvent(rec, this.opts.host));
+    else if (rec.kind === 'tls') this.eve += this.line(tlsEvent(rec, this.opts.host));
+    else if (rec.kind === 'ssh') this.eve += this.line(sshEvent(rec, this.opts.host));
+    else if (rec.kind === 'ftp') this.eve += this.line(ftpEvent(rec, this.opts.host));
+    else if (rec.kind === 'smtp') for (const ev of smtpEvents(rec, this.opts.host)) this.eve += this.line(ev);
+    else for (const ev of dnsEvents(rec, this.opts.host)) this.eve += this.line(ev);
+  }
+
+  alert(rec: AlertRecord): void {
+    this.alerts++;
+    const k = rec.category === '' ? 'unclassified' : rec.category;
+    this.alertsByType[k] = (this.alertsByType[k] ?? 0) + 1;
+    if (this.opts.eve) this.eve += this.line(alertEvent(rec, this.opts.host, this.opts.alert));
   }
 
   /** EVE lines since the last drain. */
@@ -50,7 +94,7 @@ class AnalyzeSink implements FlowSink {
   }
 
   finish(): AnalyzeSinkResult {
-    return { flows: this.flows, talkers: this.talkers.entries() };
+    return { flows: this.flows, alerts: this.alerts, alertsByType: this.alertsByType, talkers: this.talkers.entries() };
   }
 }
 

@@ -4,13 +4,15 @@
  * schema does not define; see test/golden/eve-schema.test.ts).
  */
 import fs from 'node:fs';
-import type { DnsRecord, FtpRecord, HttpRecord, SshRecord, TlsRecord } from '../applayer/app-layer.js';
+import type { DnsRecord, FtpRecord, HttpRecord, SmtpRecord, SshRecord, TlsRecord } from '../applayer/app-layer.js';
+import { smtpEveBody, smtpFileinfoObject } from '../applayer/smtp/eve.js';
 import { ftpEveObject } from '../applayer/ftp/eve.js';
 import { sshEveObject } from '../applayer/ssh/eve.js';
 import { tlsEveObject } from '../applayer/tls/eve.js';
 import { dnsEveObjects } from '../applayer/dns/eve.js';
 import { httpEveObject } from '../applayer/http/eve.js';
 import type { FlowRecord, FlowTuple } from '../flow/table.js';
+import type { AlertRecord } from '../detect/engine/detector.js';
 import type { EngineCounters } from '../pipeline/engine.js';
 import { eveTimestamp } from '../util/time.js';
 import { EVE_DECODER_EVENT_KEYS } from './eve-stats-keys.js';
@@ -104,6 +106,133 @@ function appEventHeader(flow: FlowTuple, tsUs: number, eventType: string, host: 
     dest_port: flow.dstPort,
     proto: protoName(flow.proto),
   };
+}
+
+/** The EVE `smtp` event of a finished SMTP transaction, and a `fileinfo` event per attachment. */
+export function smtpEvents(rec: SmtpRecord, host: string): Record<string, unknown>[] {
+  const ev = appEventHeader(rec.flow, rec.tsUs, 'smtp', host);
+  ev['tx_id'] = rec.tx.id;
+  Object.assign(ev, smtpEveBody(rec.tx));
+  const out = [ev];
+  for (const part of rec.tx.attachments) {
+    const f = appEventHeader(rec.flow, rec.tsUs, 'fileinfo', host);
+    f['app_proto'] = 'smtp';
+    Object.assign(f, { smtp: ev['smtp'], email: ev['email'], fileinfo: smtpFileinfoObject(rec.tx, part) });
+    if (f['email'] === undefined) delete f['email'];
+    out.push(f);
+  }
+  return out;
+}
+
+/** Rule metadata (`key value` strings) as EVE's `alert.metadata`: key -> values. */
+function metadataObject(meta: readonly string[]): Record<string, string[]> | null {
+  const out: Record<string, string[]> = {};
+  let n = 0;
+  for (const m of meta) {
+    const t = m.trim();
+    const sp = t.indexOf(' ');
+    if (sp <= 0) continue;
+    const k = t.slice(0, sp);
+    (out[k] ??= []).push(t.slice(sp + 1).trim());
+    n++;
+  }
+  return n === 0 ? null : out;
+}
+
+/** Suricata's names of pcap link types (EVE packet_info.linktype_name). */
+const LINKTYPE_NAMES: Record<number, string> = {
+  0: 'NULL',
+  1: 'EN10MB',
+  9: 'PPP',
+  12: 'RAW',
+  101: 'RAW',
+  104: 'C_HDLC',
+  113: 'LINUX_SLL',
+  228: 'IPv4',
+  229: 'IPv6',
+  276: 'LINUX_SLL2',
+};
+
+/** What alert records include beyond the defaults (suricata.yaml eve-log alert options). */
+export interface AlertEveOptions {
+  packet?: boolean;
+  payload?: boolean;
+  payloadPrintable?: boolean;
+  ethernet?: boolean;
+}
+
+const mac = (b: Buffer, o: number): string =>
+  Array.from(b.subarray(o, o + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+
+/** The EVE `alert` event (Suricata's layout; `alert.action` is "allowed": Vigil does not block). */
+export function alertEvent(a: AlertRecord, host: string, opts: AlertEveOptions = {}): Record<string, unknown> {
+  const ev: Record<string, unknown> = {
+    timestamp: eveTimestamp(a.tsUs),
+  };
+  if (a.flowId !== 0) ev['flow_id'] = a.flowId;
+  if (a.pcapCnt > 0) ev['pcap_cnt'] = a.pcapCnt;
+  ev['event_type'] = 'alert';
+  ev['host'] = host;
+  ev['src_ip'] = a.srcIp;
+  if (a.proto === 6 || a.proto === 17 || a.proto === 132) ev['src_port'] = a.srcPort;
+  ev['dest_ip'] = a.dstIp;
+  if (a.proto === 6 || a.proto === 17 || a.proto === 132) ev['dest_port'] = a.dstPort;
+  if (a.vlan !== undefined) ev['vlan'] = a.vlan;
+  if (opts.ethernet === true && a.packet !== undefined && a.linkType === 1 && a.packet.length >= 14)
+    ev['ether'] = { src_mac: mac(a.packet, 6), dest_mac: mac(a.packet, 0) };
+  ev['proto'] = protoName(a.proto);
+  ev['ip_v'] = a.ipVer;
+  if (a.appProto !== '' && a.appProto !== 'failed') ev['app_proto'] = a.appProto;
+  if (a.flowId !== 0) ev['direction'] = a.direction;
+  const alert: Record<string, unknown> = {
+    action: 'allowed',
+    gid: a.gid,
+    signature_id: a.sid,
+    rev: a.rev,
+    signature: a.msg,
+    category: a.category,
+    severity: a.severity,
+  };
+  const md = metadataObject(a.metadata);
+  if (md !== null) alert['metadata'] = md;
+  if (a.target !== null) {
+    const src = { ip: a.srcIp, port: a.srcPort };
+    const dst = { ip: a.dstIp, port: a.dstPort };
+    alert['source'] = a.target === 'src_ip' ? src : dst;
+    alert['target'] = a.target === 'src_ip' ? dst : src;
+  }
+  ev['alert'] = alert;
+  if (opts.payload === true && a.payload !== undefined) ev['payload'] = a.payload.toString('base64');
+  if (opts.payloadPrintable === true && a.payload !== undefined)
+    ev['payload_printable'] = Array.from(a.payload, (c) =>
+      (c >= 32 && c < 127) || c === 10 || c === 13 || c === 9 ? String.fromCharCode(c) : '.',
+    ).join('');
+  if ((opts.payload === true || opts.payloadPrintable === true) && a.payload !== undefined) ev['stream'] = 0;
+  if (opts.packet === true && a.packet !== undefined) {
+    ev['packet'] = a.packet.toString('base64');
+    const info: Record<string, unknown> = { linktype: a.linkType ?? 1 };
+    const name = LINKTYPE_NAMES[a.linkType ?? 1];
+    if (name !== undefined) info['linktype_name'] = name;
+    ev['packet_info'] = info;
+  }
+  if (a.flow !== undefined) {
+    ev['flow'] = {
+      pkts_toserver: a.flow.pktsToServer,
+      pkts_toclient: a.flow.pktsToClient,
+      bytes_toserver: a.flow.bytesToServer,
+      bytes_toclient: a.flow.bytesToClient,
+      start: eveTimestamp(a.flow.startUs),
+    };
+  }
+  const tx = a.tx;
+  if (tx !== undefined) {
+    if (tx.kind === 'http') {
+      ev['tx_id'] = tx.tx.id;
+      ev['http'] = httpEveObject(tx.tx);
+    } else if (tx.kind === 'tls') ev['tls'] = tlsEveObject(tx.info);
+    else if (tx.kind === 'ssh') ev['ssh'] = sshEveObject(tx.conn);
+  }
+  return ev;
 }
 
 /** The EVE `http` event for a finished HTTP transaction (Suricata's fields; src is the client). */

@@ -25,7 +25,28 @@ export interface EngineConfig {
   /** Run TCP reassembly and application-layer parsers (off with `--no-detect`: packet engine only). */
   appLayer: boolean;
   /** HTTP body bytes kept per transaction (Suricata's request-body-limit / response-body-limit). */
-  http: { requestBodyLimit: number; responseBodyLimit: number };
+  http: { requestBodyLimit: number; responseBodyLimit: number; decompressLayerLimit: number };
+  /** EVE output: IPv6 addresses compressed (`::`) or written in full like Suricata's default. */
+  eve: {
+    ipv6Compress: boolean;
+    /** Alert records carry the packet (base64) and its link type, the payload, MAC addresses. */
+    alertPacket: boolean;
+    alertPayload: boolean;
+    alertPayloadPrintable: boolean;
+    ethernet: boolean;
+  };
+  /** Signature detection: rule files (empty and no built-in rules = no detector). */
+  detect: {
+    ruleFiles: string[];
+    /** Load Vigil's built-in rules (rules/vigil.rules) before the user's. */
+    builtinRules: boolean;
+    /** classification.config; null = built-in table. */
+    classificationFile: string | null;
+    /** threshold.config; null = none. */
+    thresholdFile: string | null;
+    /** Alerts per packet at most (Suricata's packet-alert-max). */
+    packetAlertMax: number;
+  };
 }
 
 /** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
@@ -54,7 +75,15 @@ export function defaultConfig(): EngineConfig {
     },
     stream: { midstream: false, reassemblyDepth: 1024 * 1024, memcap: 64 * 1024 * 1024 },
     appLayer: true,
-    http: { requestBodyLimit: 4096, responseBodyLimit: 4096 },
+    http: { requestBodyLimit: 4096, responseBodyLimit: 4096, decompressLayerLimit: 2 },
+    eve: {
+      ipv6Compress: false,
+      alertPacket: false,
+      alertPayload: false,
+      alertPayloadPrintable: false,
+      ethernet: false,
+    },
+    detect: { ruleFiles: [], builtinRules: true, classificationFile: null, thresholdFile: null, packetAlertMax: 15 },
   };
 }
 
@@ -145,9 +174,43 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'app-layer.protocols.http.libhtp.default-config.response-body-limit':
       cfg.http.responseBodyLimit = parseSize(value) ?? bad('expected a size such as 4kb');
       return null;
+    case 'app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 16) bad('expected an integer 0..16');
+      cfg.http.decompressLayerLimit = n;
+      return null;
+    }
     case 'sensor-name':
       if (value.trim() === '') bad('empty');
       cfg.sensorName = value.trim();
+      return null;
+    case 'threshold-file':
+      cfg.detect.thresholdFile = value.trim() === '' ? bad('empty') : value.trim();
+      return null;
+    case 'classification-file':
+      cfg.detect.classificationFile = value.trim() === '' ? bad('empty') : value.trim();
+      return null;
+    case 'packet-alert-max': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 1000) bad('expected an integer 0..1000');
+      // 0 means the default, as in Suricata.
+      cfg.detect.packetAlertMax = n === 0 ? 15 : n;
+      return null;
+    }
+    case 'outputs.eve-log.ipv6-compress':
+      cfg.eve.ipv6Compress = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'outputs.eve-log.ethernet':
+      cfg.eve.ethernet = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'outputs.eve-log.types.alert.packet':
+      cfg.eve.alertPacket = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'outputs.eve-log.types.alert.payload':
+      cfg.eve.alertPayload = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'outputs.eve-log.types.alert.payload-printable':
+      cfg.eve.alertPayloadPrintable = parseBool(value) ?? bad('expected yes/no');
       return null;
     case 'checksum-validation':
       cfg.checksumValidation = parseBool(value) ?? bad('expected yes/no');
@@ -172,6 +235,9 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     'defrag',
     'flow',
     'sensor-name',
+    'packet-alert-max',
+    'threshold-file',
+    'classification-file',
     'app-layer.protocols.http.libhtp.default-config',
   ];
   const walk = (prefix: string, v: unknown): void => {
@@ -184,5 +250,30 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     if (w) warnings.push(w);
   };
   walk('', doc);
+  // outputs is a list of `- name: {...}` entries; only eve-log's ipv6-compress matters here.
+  const outputs = (doc as { outputs?: unknown } | null)?.outputs;
+  if (Array.isArray(outputs)) {
+    for (const o of outputs) {
+      const eve = (o as Record<string, unknown> | null)?.['eve-log'] as Record<string, unknown> | undefined;
+      if (eve === undefined || eve === null) continue;
+      const set = (k: string, v: unknown): void => {
+        if (v === undefined) return;
+        const w = applySetting(cfg, k, String(v));
+        if (w) warnings.push(w);
+      };
+      set('outputs.eve-log.ipv6-compress', eve['ipv6-compress']);
+      set('outputs.eve-log.ethernet', eve['ethernet']);
+      const types = eve['types'];
+      if (Array.isArray(types)) {
+        for (const t of types) {
+          const alert = (t as Record<string, unknown> | null)?.['alert'] as Record<string, unknown> | null | undefined;
+          if (alert === undefined || alert === null || typeof alert !== 'object') continue;
+          set('outputs.eve-log.types.alert.packet', alert['packet']);
+          set('outputs.eve-log.types.alert.payload', alert['payload']);
+          set('outputs.eve-log.types.alert.payload-printable', alert['payload-printable']);
+        }
+      }
+    }
+  }
   return warnings;
 }

@@ -10,6 +10,10 @@ import { FlowTable } from '../flow/table.js';
 import type { FlowRecord } from '../flow/table.js';
 import { StreamReassembler } from '../stream/reassembly.js';
 import { AppLayer } from '../applayer/app-layer.js';
+import { Detector } from '../detect/engine/detector.js';
+import { loadDetectRules } from '../detect/engine/load.js';
+import type { DetectSpec, LoadedRules } from '../detect/engine/load.js';
+import { fileURLToPath } from 'node:url';
 import type { EngineConfig } from './config.js';
 import type { FlowSink } from './sink.js';
 
@@ -34,6 +38,9 @@ export class PacketEngine {
   readonly flows: FlowTable;
   private readonly stream: StreamReassembler | null = null;
   private readonly app: AppLayer | null = null;
+  private readonly detector: Detector | null = null;
+  /** 1-based capture number of the packet being processed (exact with one worker). */
+  private pcapCnt = 0;
   private readonly dec: DecodedBatch;
   private readonly layerCounts = new Float64Array(32);
   private readonly sinkRef: FlowSink;
@@ -42,7 +49,11 @@ export class PacketEngine {
   firstTsUs = -1;
   lastTsUs = -1;
 
-  constructor(cfg: EngineConfig, sink: FlowSink, batchCapacity: number, workerId = 0) {
+  /**
+   * `rules`: an already loaded ruleset (the reading thread's, with one worker); without it the
+   * engine loads the configured rule files itself.
+   */
+  constructor(cfg: EngineConfig, sink: FlowSink, batchCapacity: number, workerId = 0, rules?: LoadedRules) {
     this.decoder = new Decoder({
       checksumValidation: cfg.checksumValidation,
       defragMaxTrackers: cfg.defrag.maxTrackers,
@@ -55,6 +66,7 @@ export class PacketEngine {
         maxFlows: cfg.flow.maxFlows,
         workerId,
         communityId: cfg.flow.communityId,
+        midstream: cfg.stream.midstream,
         timeouts: {
           tcp: t.tcp,
           udp: t.udp,
@@ -72,11 +84,15 @@ export class PacketEngine {
       const app = new AppLayer(
         slots,
         this.flows,
-        (rec) => sink.app(rec),
+        (rec) => {
+          if (this.detector !== null) this.detector.tx(rec, this.pcapCnt);
+          sink.app(rec);
+        },
         () => this.stream?.tsUs ?? 0,
         {
           requestBodyLimit: cfg.http.requestBodyLimit,
           responseBodyLimit: cfg.http.responseBodyLimit,
+          decompressLayerLimit: cfg.http.decompressLayerLimit,
         },
       );
       this.app = app;
@@ -90,6 +106,26 @@ export class PacketEngine {
         app.onData,
       );
     }
+    if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
+      const loaded = rules ?? loadDetectRules(detectSpec(cfg));
+      if (loaded.rules.length > 0) {
+        const flows = this.flows;
+        const app = this.app;
+        this.detector = new Detector(loaded.rules, {
+          appProtoOf: (slot) => (app === null ? '' : app.protoOf(slot)),
+          flowIdOf: (slot) => flows.flowIdOf(slot),
+          countersOf: (slot) => flows.countersOf(slot),
+          slotCapacity: flows.slotCapacity,
+          markAlerted: (slot) => flows.markAlerted(slot),
+          onAlert: (a) => sink.alert(a),
+          packetAlertMax: cfg.detect.packetAlertMax,
+          capture: {
+            packet: cfg.eve.alertPacket || cfg.eve.ethernet,
+            payload: cfg.eve.alertPayload || cfg.eve.alertPayloadPrintable,
+          },
+        });
+      }
+    }
   }
 
   /** Decode and track one batch. */
@@ -98,8 +134,24 @@ export class PacketEngine {
     if (n === 0) return;
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
-    if (this.stream !== null) this.stream.process(pkts, this.dec);
-    if (this.app !== null) this.app.udp(pkts, this.dec);
+    const det = this.detector;
+    if (det !== null) {
+      // Stage by stage per packet, so rules see flow state (flowbits, parsed transactions) in
+      // packet order, as Suricata does.
+      const stream = this.stream;
+      const app = this.app;
+      const dec = this.dec;
+      const base = this.packets;
+      for (let i = 0; i < n; i++) {
+        this.pcapCnt = base + i + 1;
+        if (stream !== null) stream.processPacket(pkts, dec, i);
+        if (app !== null) app.udpPacket(pkts, dec, i);
+        det.packet(pkts, dec, i, this.pcapCnt);
+      }
+    } else {
+      if (this.stream !== null) this.stream.process(pkts, this.dec);
+      if (this.app !== null) this.app.udp(pkts, this.dec);
+    }
     const layers = this.dec.layers;
     const counts = this.layerCounts;
     const origLen = pkts.origLen;
@@ -126,6 +178,7 @@ export class PacketEngine {
       const proto = this.app.release(rec.slot, rec.endUs);
       if (proto !== undefined) rec.appProto = proto;
     }
+    if (this.detector !== null) this.detector.release(rec.slot);
     this.sinkRef.flow(rec);
   }
 
@@ -151,6 +204,7 @@ export class PacketEngine {
             tls_flows: this.app.flowsByProto.tls,
             ssh_flows: this.app.flowsByProto.ssh,
             ftp_flows: this.app.flowsByProto.ftp,
+            smtp_flows: this.app.flowsByProto.smtp,
           }
         : {},
       flow: this.flows.stats(),
@@ -159,6 +213,21 @@ export class PacketEngine {
     };
   }
 }
+
+/** The rule-loading part of the engine configuration. */
+export function detectSpec(cfg: EngineConfig): DetectSpec {
+  const files = [...cfg.detect.ruleFiles];
+  if (cfg.detect.builtinRules) files.unshift(BUILTIN_RULES);
+  return {
+    ruleFiles: files,
+    vars: cfg.vars,
+    classificationFile: cfg.detect.classificationFile,
+    thresholdFile: cfg.detect.thresholdFile,
+  };
+}
+
+/** Vigil's built-in rules, shipped in the package's rules/ directory. */
+export const BUILTIN_RULES = fileURLToPath(new URL('../../../rules/vigil.rules', import.meta.url));
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { BATCH_PACKETS, PacketBatch } from '../capture/batch.js';
 import type { CaptureReader, ReadError } from '../capture/reader.js';
+import type { LoadedRules } from '../detect/engine/load.js';
 import type { EngineConfig } from './config.js';
 import { PacketEngine, mergeCounters } from './engine.js';
 import type { EngineCounters } from './engine.js';
@@ -17,6 +18,8 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 export interface RunOptions {
   cfg: EngineConfig;
+  /** Rules already loaded in this thread (used by the inline engine; workers load their own). */
+  rules?: LoadedRules;
   workers: number;
   /** Stop after this many packets; 0 = no limit. */
   maxPackets: number;
@@ -53,7 +56,7 @@ export async function runCapture(reader: CaptureReader, opts: RunOptions): Promi
 
 async function runInline(reader: CaptureReader, opts: RunOptions, limit: number): Promise<RunResult> {
   const sink = await loadSink(opts.sink);
-  const engine = new PacketEngine(opts.cfg, sink, BATCH_PACKETS);
+  const engine = new PacketEngine(opts.cfg, sink, BATCH_PACKETS, 0, opts.rules);
   const batch = new PacketBatch(BATCH_PACKETS);
   const drain = (): void => {
     const d = sink.drain();

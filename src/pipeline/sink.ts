@@ -6,11 +6,14 @@
  */
 import type { AppRecord } from '../applayer/app-layer.js';
 import type { FlowRecord } from '../flow/table.js';
+import type { AlertRecord } from '../detect/engine/detector.js';
 
 export interface FlowSink {
   flow(rec: FlowRecord): void;
   /** An application-layer record (an HTTP transaction, ...). */
   app(rec: AppRecord): void;
+  /** A signature alert. */
+  alert(rec: AlertRecord): void;
   /** Output accumulated since the last call, handed to the reading thread after each batch; null when none. */
   drain(): unknown;
   /** Final output, after the last flow. */

@@ -245,96 +245,99 @@ export class StreamReassembler {
   /** Reassemble every TCP packet of the batch with `dec.flowSlot[i] >= 0`. */
   process(pkts: PacketBatch, dec: DecodedBatch): void {
     const count = dec.count;
+    for (let i = 0; i < count; i++) this.processPacket(pkts, dec, i);
+  }
+
+  /** One packet of a batch (the detector's per-packet path runs stages packet by packet). */
+  processPacket(pkts: PacketBatch, dec: DecodedBatch, i: number): void {
     const proto = dec.proto;
     const slots = dec.flowSlot;
     const st = this.st;
     const nxt = this.nxt;
-    for (let i = 0; i < count; i++) {
-      if (proto[i] !== 6) continue;
-      const slot = slots[i]!;
-      if (slot < 0) continue;
-      if (slot >= this.maxFlows) {
-        this.nBadSlot++;
-        continue;
-      }
-      this.nPackets++;
-      this.tsUs = pkts.tsUs[i]!;
-      const dir = dec.flowDir[i]! & 1;
-      const d = slot * 2 + dir;
-      const o = d ^ 1;
-      const flags = dec.tcpFlags[i]!;
-      const seq = dec.tcpSeq[i]!;
-      const cap = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
+    if (proto[i] !== 6) return;
+    const slot = slots[i]!;
+    if (slot < 0) return;
+    if (slot >= this.maxFlows) {
+      this.nBadSlot++;
+      return;
+    }
+    this.nPackets++;
+    this.tsUs = pkts.tsUs[i]!;
+    const dir = dec.flowDir[i]! & 1;
+    const d = slot * 2 + dir;
+    const o = d ^ 1;
+    const flags = dec.tcpFlags[i]!;
+    const seq = dec.tcpSeq[i]!;
+    const cap = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
 
-      if ((flags & SYN) !== 0) {
-        this.syn(slot, dir, d, o, flags, seq, dec.tcpAck[i]!);
-        if (cap > 0) this.nSynData++; // TCP Fast Open data is not reassembled
-        continue;
-      }
-      // The peer acknowledging bytes of direction o that were never seen: skip the hole.
-      if ((flags & ACK) !== 0 && (st[o]! & (S_STARTED | S_DONE)) === S_STARTED) {
-        const rel = (dec.tcpAck[i]! - nxt[o]!) | 0;
-        if (rel > 0 && rel < MAX_AHEAD && this.ready(o)) this.ackGap(slot, dir ^ 1, o, dec.tcpAck[i]!);
-      }
-      if ((flags & RST) !== 0) {
-        if (cap > 0) this.emit(slot, dir, EV_RST_DATA);
-        continue;
-      }
-      let wire = dec.ipLen[i]! - dec.ipHdrLen[i]! - dec.l4HdrLen[i]!;
-      if (wire < cap) wire = cap;
-      const fin = flags & FIN;
-      if (wire === 0 && fin === 0) continue;
+    if ((flags & SYN) !== 0) {
+      this.syn(slot, dir, d, o, flags, seq, dec.tcpAck[i]!);
+      if (cap > 0) this.nSynData++; // TCP Fast Open data is not reassembled
+      return;
+    }
+    // The peer acknowledging bytes of direction o that were never seen: skip the hole.
+    if ((flags & ACK) !== 0 && (st[o]! & (S_STARTED | S_DONE)) === S_STARTED) {
+      const rel = (dec.tcpAck[i]! - nxt[o]!) | 0;
+      if (rel > 0 && rel < MAX_AHEAD && this.ready(o)) this.ackGap(slot, dir ^ 1, o, dec.tcpAck[i]!);
+    }
+    if ((flags & RST) !== 0) {
+      if (cap > 0) this.emit(slot, dir, EV_RST_DATA);
+      return;
+    }
+    let wire = dec.ipLen[i]! - dec.ipHdrLen[i]! - dec.l4HdrLen[i]!;
+    if (wire < cap) wire = cap;
+    const fin = flags & FIN;
+    if (wire === 0 && fin === 0) return;
 
-      let s = st[d]!;
-      if ((s & S_STARTED) === 0) {
-        if (!this.midstream) {
-          this.nNoHandshake++;
-          continue;
-        }
-        // Midstream pick-up: this segment's first byte is stream offset 0.
-        s = S_STARTED;
-        st[d] = s;
-        this.base[d] = seq;
-        nxt[d] = seq;
-        this.soff[d] = 0;
-        this.nPickups++;
-      } else if (!this.midstream && (st[o]! & S_STARTED) === 0) {
+    let s = st[d]!;
+    if ((s & S_STARTED) === 0) {
+      if (!this.midstream) {
         this.nNoHandshake++;
-        continue;
+        return;
       }
-      if ((s & S_DONE) !== 0) continue;
+      // Midstream pick-up: this segment's first byte is stream offset 0.
+      s = S_STARTED;
+      st[d] = s;
+      this.base[d] = seq;
+      nxt[d] = seq;
+      this.soff[d] = 0;
+      this.nPickups++;
+    } else if (!this.midstream && (st[o]! & S_STARTED) === 0) {
+      this.nNoHandshake++;
+      return;
+    }
+    if ((s & S_DONE) !== 0) return;
 
-      const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
-      const payOff = dec.payOff[i]!;
-      const rel = (seq - nxt[d]!) | 0;
-      if (rel <= 0) {
-        // In order (possibly starting with bytes already delivered: first wins).
-        const skip = -rel;
-        if (skip > 0) {
-          if (skip >= wire + fin) this.nRetrans++;
-          else this.nOverlap++;
-        }
-        if (skip < cap) {
-          if (this.deliver(slot, dir, d, buf, payOff + skip, cap - skip)) continue;
-          nxt[d] = (seq + cap) >>> 0;
-        }
-        if (wire > cap) {
-          // Snaplen cut: the bytes not captured are a hole.
-          const from = skip > cap ? skip : cap;
-          if (from < wire) {
-            nxt[d] = (seq + wire) >>> 0;
-            if (this.skipHole(slot, dir, d, wire - from)) continue;
-          }
-        }
-        if (fin !== 0 && nxt[d] === (seq + wire) >>> 0) nxt[d] = (seq + wire + 1) >>> 0;
-        if (this.head[d]! >= 0) this.drain(slot, dir, d);
-      } else if (rel >= MAX_AHEAD) {
-        this.emit(slot, dir, EV_WINDOW);
-      } else if (this.depth > 0 && this.soff[d]! + rel >= this.depth) {
-        this.nBeyondDepth++;
-      } else if (cap > 0) {
-        this.insert(slot, dir, d, buf, payOff, rel, cap, fin !== 0 && cap === wire);
+    const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+    const payOff = dec.payOff[i]!;
+    const rel = (seq - nxt[d]!) | 0;
+    if (rel <= 0) {
+      // In order (possibly starting with bytes already delivered: first wins).
+      const skip = -rel;
+      if (skip > 0) {
+        if (skip >= wire + fin) this.nRetrans++;
+        else this.nOverlap++;
       }
+      if (skip < cap) {
+        if (this.deliver(slot, dir, d, buf, payOff + skip, cap - skip)) return;
+        nxt[d] = (seq + cap) >>> 0;
+      }
+      if (wire > cap) {
+        // Snaplen cut: the bytes not captured are a hole.
+        const from = skip > cap ? skip : cap;
+        if (from < wire) {
+          nxt[d] = (seq + wire) >>> 0;
+          if (this.skipHole(slot, dir, d, wire - from)) return;
+        }
+      }
+      if (fin !== 0 && nxt[d] === (seq + wire) >>> 0) nxt[d] = (seq + wire + 1) >>> 0;
+      if (this.head[d]! >= 0) this.drain(slot, dir, d);
+    } else if (rel >= MAX_AHEAD) {
+      this.emit(slot, dir, EV_WINDOW);
+    } else if (this.depth > 0 && this.soff[d]! + rel >= this.depth) {
+      this.nBeyondDepth++;
+    } else if (cap > 0) {
+      this.insert(slot, dir, d, buf, payOff, rel, cap, fin !== 0 && cap === wire);
     }
   }
 

@@ -6,6 +6,7 @@ export const HTTP_EVENT = {
   REQUEST_LINE_TOO_LONG: 'http.request_line_too_long', // Vigil: request line over the cap, side abandoned
   RESPONSE_LINE_TOO_LONG: 'http.response_line_too_long', // Vigil: status line over the cap, side abandoned
   REQUEST_LINE_INVALID: 'http.request_line_invalid',
+  REQUEST_LINE_MISSING_PROTOCOL: 'http.request_line_missing_protocol',
   RESPONSE_INVALID_PROTOCOL: 'http.response_invalid_protocol',
   RESPONSE_INVALID_STATUS: 'http.response_invalid_status',
   REQUEST_FIELD_TOO_LONG: 'http.request_field_too_long',
@@ -28,6 +29,10 @@ export const HTTP_EVENT = {
   HOST_HEADER_AMBIGUOUS: 'http.host_header_ambiguous',
   UNABLE_TO_MATCH_RESPONSE_TO_REQUEST: 'http.unable_to_match_response_to_request',
   GZIP_DECOMPRESSION_FAILED: 'http.gzip_decompression_failed',
+  ABNORMAL_CE_HEADER: 'http.abnormal_ce_header',
+  TOO_MANY_ENCODING_LAYERS: 'http.too_many_encoding_layers',
+  RESPONSE_ABNORMAL_TRANSFER_ENCODING: 'http.response_abnormal_transfer_encoding',
+  RESPONSE_CHUNKED_OLD_PROTO: 'http.response_chunked_old_proto',
   DOUBLE_ENCODED_URI: 'http.double_encoded_uri',
   URI_INVALID_ENCODING: 'http.uri_invalid_encoding', // Vigil: a '%' not followed by two hex digits
   TOO_MANY_TRANSACTIONS: 'http.too_many_transactions', // Vigil: unanswered pipeline over the cap

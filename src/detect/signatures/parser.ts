@@ -1,5 +1,7 @@
 /**
- * Suricata rule parser: `action proto src sport -> dst dport (kw; kw:value; ...)`.
+ * Suricata rule parser: `action proto src sport -> dst dport (kw; kw:value; ...)`. Snort 3 rules
+ * (comma content modifiers, sticky `http_*` buffers, `service`, header-less `alert http (...)`) are
+ * recognised per rule and rewritten to the Suricata form first (snort3.ts).
  * parseRule never throws: a rule it cannot fully understand comes back as a RuleParseError whose
  * reason says why (an unsupported keyword is never ignored, so a rule is never mis-evaluated).
  */
@@ -9,6 +11,8 @@ import type { ContentMatch, ParseCtx, PcreMatch, RuleMeta } from './keywords/com
 import { KEYWORDS } from './keywords/registry.js';
 import { parsePorts } from './ports.js';
 import type { PortExpr } from './ports.js';
+import { detectDialect, snort3ToSuricata } from './snort3.js';
+import type { Dialect } from './snort3.js';
 import { withDefaultVars } from './vars.js';
 import type { RuleVars } from './vars.js';
 
@@ -54,7 +58,7 @@ export interface ParsedRule extends RuleMeta {
   dstPorts: PortExpr;
   /** Every option in order. */
   options: RuleOption[];
-  /** Content and pcre matches in order, with their buffers and modifiers. */
+  /** Content (and uricontent) and pcre matches in order, with their buffers and modifiers. */
   matches: (ContentMatch | PcreMatch)[];
   /** The rule text as given (one line, continuation joined). */
   text: string;
@@ -149,6 +153,26 @@ export function parseRule(text: string, vars?: RuleVars): ParsedRule | RuleParse
   }
 }
 
+/** Options that produce a ContentMatch or PcreMatch for `matches`. */
+const MATCH_KEYWORDS = new Set(['content', 'uricontent', 'pcre']);
+
+/** Snort 3 header protocols (service names) that Suricata spells differently. */
+const SNORT3_PROTOCOLS: Record<string, string> = { ssl: 'tls' };
+
+/**
+ * The rule's dialect: Suricata (also Snort 2) or Snort 3. Exported for tests and tools; parseRule
+ * decides it the same way.
+ */
+export function ruleDialect(text: string): Dialect | null {
+  const t = text.trim();
+  const open = t.indexOf('(');
+  if (open < 0 || !t.endsWith(')')) return null;
+  const head = headerTokens(t.slice(0, open));
+  const opts = splitOptions(t.slice(open + 1, -1));
+  if (head === null || typeof opts === 'string') return null;
+  return detectDialect(opts, head.length === 2);
+}
+
 function parseRuleUnsafe(input: string, vars: RuleVars): ParsedRule | RuleParseError {
   const text = input.trim();
   if (text.length > MAX_RULE_LENGTH) return syntax('rule longer than 64 KiB');
@@ -157,10 +181,18 @@ function parseRuleUnsafe(input: string, vars: RuleVars): ParsedRule | RuleParseE
   if (!text.endsWith(')')) return syntax('option list not closed by )');
   const head = headerTokens(text.slice(0, open));
   if (head === null) return syntax('unbalanced brackets in header');
+  // Snort 3 service rules have no addresses: `alert http (...)` means any any -> any any.
+  const headerless = head.length === 2;
+  if (headerless) head.push('any', 'any', '->', 'any', 'any');
   if (head.length !== 7) return syntax(`header has ${head.length} fields, expected 7`);
   const [action, proto, src, sp, dir, dst, dp] = head as [string, string, string, string, string, string, string];
   if (!(ACTIONS as readonly string[]).includes(action)) return syntax(`unknown action "${action.slice(0, 40)}"`);
-  const protocol = proto.toLowerCase();
+  // Options are split before the header is checked only to know the dialect; their errors still
+  // come after the header's.
+  const split = splitOptions(text.slice(open + 1, -1));
+  const dialect = typeof split === 'string' ? 'suricata' : detectDialect(split, headerless);
+  let protocol = proto.toLowerCase();
+  if (dialect === 'snort3') protocol = SNORT3_PROTOCOLS[protocol] ?? protocol;
   if (!(PROTOCOLS as readonly string[]).includes(protocol))
     return err(`unsupported protocol: ${protocol.slice(0, 40)}`);
   if (dir !== '->' && dir !== '<>') return syntax(`bad direction "${dir.slice(0, 40)}"`);
@@ -173,8 +205,13 @@ function parseRuleUnsafe(input: string, vars: RuleVars): ParsedRule | RuleParseE
   const dpP = parsePorts(dp, vars.portGroups);
   if (typeof dpP === 'string') return err(`port: ${dpP}`, 'port');
 
-  const opts = splitOptions(text.slice(open + 1, -1));
-  if (typeof opts === 'string') return syntax(opts);
+  if (typeof split === 'string') return syntax(split);
+  let opts = split;
+  if (dialect === 'snort3') {
+    const r = snort3ToSuricata(split);
+    if (!Array.isArray(r)) return invalid(r.keyword, r.error);
+    opts = r;
+  }
   const meta: RuleMeta = {
     msg: '',
     sid: null,
@@ -198,7 +235,7 @@ function parseRuleUnsafe(input: string, vars: RuleVars): ParsedRule | RuleParseE
     const r = def.parse(raw, ctx);
     if ('error' in r) return invalid(keyword, r.error);
     options.push({ keyword, raw, value: r.value });
-    if (keyword === 'content' || keyword === 'pcre') matches.push(r.value as ContentMatch | PcreMatch);
+    if (MATCH_KEYWORDS.has(keyword)) matches.push(r.value as ContentMatch | PcreMatch);
   }
   if (meta.sid === null) return syntax('no sid');
   return {

@@ -27,6 +27,8 @@ export const SURICATA_DEFAULT_VARS: RuleVars = {
     MODBUS_SERVER: '$HOME_NET',
     ENIP_CLIENT: '$HOME_NET',
     ENIP_SERVER: '$HOME_NET',
+    // Snort 3's snort_defaults.lua (the Snort 3 community rules use it).
+    SIP_SERVERS: '$HOME_NET',
   },
   portGroups: {
     HTTP_PORTS: '80',
@@ -40,6 +42,7 @@ export const SURICATA_DEFAULT_VARS: RuleVars = {
     GENEVE_PORTS: '6081',
     VXLAN_PORTS: '4789',
     TEREDO_PORTS: '3544',
+    SIP_PORTS: '[5060,5061,5600]',
   },
 };
 

@@ -60,6 +60,25 @@ export const STICKY_BUFFERS: Record<string, string> = {
   'ja3s.hash': 'ja3s.hash',
   'ssh.proto': 'ssh.proto',
   ssh_proto: 'ssh.proto',
+  'ssh.software': 'ssh.software',
+  ssh_software: 'ssh.software',
+  http_request_line: 'http.request_line',
+  http_response_line: 'http.response_line',
+  http_header_names: 'http.header_names',
+  'http.request_header': 'http.request_header',
+  'http.response_header': 'http.response_header',
+  'tls.cert_fingerprint': 'tls.cert_fingerprint',
+  tls_cert_fingerprint: 'tls.cert_fingerprint',
+  'tls.subjectaltname': 'tls.subjectaltname',
+  'ja4.hash': 'ja4.hash',
+  'dns.answer.name': 'dns.answer.name',
+  // Packet headers as raw bytes (Suricata 6+): the header only, options included, payload excluded.
+  'ipv4.hdr': 'ipv4.hdr',
+  'ipv6.hdr': 'ipv6.hdr',
+  'tcp.hdr': 'tcp.hdr',
+  'udp.hdr': 'udp.hdr',
+  'icmpv4.hdr': 'icmpv4.hdr',
+  'icmpv6.hdr': 'icmpv6.hdr',
 };
 
 /** Legacy content modifiers (Suricata 4 style): keyword -> the buffer they move the content to. */

@@ -1,4 +1,4 @@
-/** Byte keywords: byte_test, byte_jump, byte_extract, base64_decode. */
+/** Byte keywords: byte_test, byte_jump, byte_extract, byte_math, base64_decode. */
 import { VAR_NAME, fail, ok, parseInt32, parseUint, splitArgs } from './common.js';
 import type { KeywordDef, KwResult, ParseCtx } from './common.js';
 
@@ -86,14 +86,21 @@ function parseOpts(args: string[], allowed: Set<string>): ByteOpts | string {
   return o;
 }
 
-function nBytes(s: string | undefined, str: boolean): number | null {
-  return s === undefined ? null : parseUint(s, str ? 10 : 8);
-}
-
-function offsetOrVar(s: string | undefined, ctx: ParseCtx): number | string | null {
+/**
+ * Byte count: at most 8 bytes as a binary number, 23 as a string (the longest octal string that fits
+ * 64 bits, Suricata's limit), or a byte variable (checked when matching). 0 is only meaningful with
+ * `string` (the number runs to the first non-digit), so callers decide about it.
+ */
+function nBytes(s: string | undefined, str: boolean, ctx: ParseCtx): number | string | null {
   if (s === undefined) return null;
   if (VAR_NAME.test(s)) return ctx.byteVars.has(s) ? s : null;
-  return parseInt32(s, -65535, 65535);
+  return parseUint(s, str ? 23 : 8);
+}
+
+function offsetOrVar(s: string | undefined, ctx: ParseCtx, min = -65535, max = 65535): number | string | null {
+  if (s === undefined) return null;
+  if (VAR_NAME.test(s)) return ctx.byteVars.has(s) ? s : null;
+  return parseInt32(s, min, max);
 }
 
 const TEST_OPTS = new Set(['relative', 'big', 'little', 'dce', 'string', 'hex', 'dec', 'oct', 'bitmask']);
@@ -106,10 +113,11 @@ function byteTest(v: string | null, ctx: ParseCtx): KwResult {
   if (a.length < 4) return fail('expected <bytes>,<op>,<value>,<offset>[,...]');
   const opts = parseOpts(a.slice(4), TEST_OPTS);
   if (typeof opts === 'string') return fail(opts);
-  const bytes = nBytes(a[0], opts.string !== null);
+  const bytes = nBytes(a[0], opts.string !== null, ctx);
   // 0 bytes with `string`: the whole remaining buffer is the number (ET Open uses it).
   if (bytes === null || (bytes === 0 && opts.string === null)) return fail(`bad byte count "${a[0]}"`);
-  const m = /^(!?)\s*(<=|>=|<|>|=|&|\^)$/.exec(a[1]!);
+  // A lone `!` means "not equal" (Suricata and Snort).
+  const m = /^(!?)\s*(<=|>=|<|>|=|&|\^)$/.exec(a[1] === '!' ? '!=' : a[1]!);
   if (!m) return fail(`bad operator "${a[1]}"`);
   const value = VAR_NAME.test(a[2]!)
     ? ctx.byteVars.has(a[2]!)
@@ -117,7 +125,8 @@ function byteTest(v: string | null, ctx: ParseCtx): KwResult {
       : null
     : parseUint(a[2]!, Number.MAX_SAFE_INTEGER);
   if (value === null) return fail(`bad value "${a[2]}"`);
-  const offset = offsetOrVar(a[3], ctx);
+  // Suricata reads byte_test's offset as any int32 (an offset past the data simply never matches).
+  const offset = offsetOrVar(a[3], ctx, -0x80000000, 0x7fffffff);
   if (offset === null) return fail(`bad offset "${a[3]}"`);
   return ok({ bytes, negated: m[1] === '!', op: m[2], value, offset, ...opts, buffer: ctx.buffer });
 }
@@ -128,8 +137,9 @@ function byteJump(v: string | null, ctx: ParseCtx): KwResult {
   if (a.length < 2) return fail('expected <bytes>,<offset>[,...]');
   const opts = parseOpts(a.slice(2), JUMP_OPTS);
   if (typeof opts === 'string') return fail(opts);
-  const bytes = nBytes(a[0], opts.string !== null);
-  if (bytes === null || bytes === 0) return fail(`bad byte count "${a[0]}"`);
+  const bytes = nBytes(a[0], opts.string !== null, ctx);
+  // As for byte_test, 0 with `string` reads the digits up to the first non-digit.
+  if (bytes === null || (bytes === 0 && opts.string === null)) return fail(`bad byte count "${a[0]}"`);
   const offset = offsetOrVar(a[1], ctx);
   if (offset === null) return fail(`bad offset "${a[1]}"`);
   if (opts.fromBeginning && opts.fromEnd) return fail('from_beginning conflicts with from_end');
@@ -142,14 +152,89 @@ function byteExtract(v: string | null, ctx: ParseCtx): KwResult {
   if (a.length < 3) return fail('expected <bytes>,<offset>,<name>[,...]');
   const opts = parseOpts(a.slice(3), EXTRACT_OPTS);
   if (typeof opts === 'string') return fail(opts);
-  const bytes = nBytes(a[0], opts.string !== null);
-  if (bytes === null || bytes === 0) return fail(`bad byte count "${a[0]}"`);
+  const bytes = nBytes(a[0], opts.string !== null, ctx);
+  if (bytes === null || bytes === 0 || typeof bytes === 'string') return fail(`bad byte count "${a[0]}"`);
   const offset = parseInt32(a[1]!, -65535, 65535);
   if (offset === null) return fail(`bad offset "${a[1]}"`);
   const name = a[2]!;
   if (!VAR_NAME.test(name)) return fail(`bad variable name "${name}"`);
   ctx.byteVars.add(name);
   return ok({ bytes, offset, name, ...opts, buffer: ctx.buffer });
+}
+
+/** byte_math operators. */
+const MATH_OPS = new Set(['+', '-', '*', '/', '<<', '>>']);
+
+/**
+ * byte_math:bytes N, offset N, oper OP, rvalue N|var, result var[, relative][, endian big|little|dce]
+ * [, dce][, string hex|dec|oct][, bitmask N]. Named fields in any order (Suricata's parser). `result`
+ * defines a byte variable for the options after it.
+ */
+function byteMath(v: string | null, ctx: ParseCtx): KwResult {
+  const f = new Map<string, string | null>();
+  for (const p of splitArgs(v!)) {
+    const m = /^([a-z_]+)(?:\s+(\S+))?$/.exec(p);
+    if (!m) return fail(`bad option "${p}"`);
+    if (f.has(m[1]!)) return fail(`${m[1]} given twice`);
+    f.set(m[1]!, m[2] ?? null);
+  }
+  for (const k of f.keys())
+    if (!['bytes', 'offset', 'oper', 'rvalue', 'result', 'relative', 'endian', 'dce', 'string', 'bitmask'].includes(k))
+      return fail(`unknown option "${k}"`);
+  for (const k of ['bytes', 'offset', 'oper', 'rvalue', 'result'])
+    if (f.get(k) === undefined || f.get(k) === null) return fail(`missing ${k}`);
+  for (const k of ['relative', 'dce'])
+    if (f.get(k) !== undefined && f.get(k) !== null) return fail(`${k} takes no value`);
+  const bv = f.get('bytes')!;
+  const bytes = VAR_NAME.test(bv) ? (ctx.byteVars.has(bv) ? bv : null) : parseUint(bv, 10);
+  if (bytes === null || bytes === 0) return fail(`bad byte count "${bv}" (1..10 or a byte variable)`);
+  const offset = parseInt32(f.get('offset')!, -65535, 65535);
+  if (offset === null) return fail(`bad offset "${f.get('offset')}"`);
+  const oper = f.get('oper')!;
+  if (!MATH_OPS.has(oper)) return fail(`bad operator "${oper}"`);
+  if ((oper === '<<' || oper === '>>') && typeof bytes === 'number' && bytes > 4)
+    return fail('shifts take at most 4 bytes');
+  const rv = f.get('rvalue')!;
+  const rvalue = VAR_NAME.test(rv) ? (ctx.byteVars.has(rv) ? rv : null) : parseUint(rv);
+  if (rvalue === null) return fail(`bad rvalue "${rv}" (0..4294967295 or a byte variable)`);
+  const result = f.get('result')!;
+  if (!VAR_NAME.test(result)) return fail(`bad variable name "${result}"`);
+  let endian: 'big' | 'little' | 'dce' = 'big';
+  const e = f.get('endian');
+  if (e !== undefined) {
+    if (e !== 'big' && e !== 'little' && e !== 'dce') return fail(`bad endian "${e ?? ''}"`);
+    endian = e;
+  }
+  if (f.has('dce')) {
+    if (e !== undefined) return fail('dce conflicts with endian');
+    endian = 'dce';
+  }
+  let string: 'hex' | 'dec' | 'oct' | null = null;
+  if (f.has('string')) {
+    const b = f.get('string');
+    if (b !== 'hex' && b !== 'dec' && b !== 'oct') return fail(`bad string base "${b ?? ''}"`);
+    string = b;
+  }
+  let bitmask: number | null = null;
+  if (f.has('bitmask')) {
+    // Suricata reads the mask as hex with or without 0x.
+    const b = f.get('bitmask') ?? '';
+    bitmask = /^(0x)?[0-9a-f]{1,8}$/i.test(b) ? parseInt(b.replace(/^0x/i, ''), 16) : null;
+    if (bitmask === null) return fail(`bad bitmask "${b}"`);
+  }
+  ctx.byteVars.add(result);
+  return ok({
+    bytes,
+    offset,
+    oper,
+    rvalue,
+    result,
+    relative: f.has('relative'),
+    endian,
+    string,
+    bitmask,
+    buffer: ctx.buffer,
+  });
 }
 
 // base64_decode[:bytes N][,offset N][,relative]
@@ -177,5 +262,6 @@ export const BYTE_KEYWORDS: KeywordDef[] = [
   { name: 'byte_test', kind: 'standalone', value: 'required', parse: byteTest },
   { name: 'byte_jump', kind: 'standalone', value: 'required', parse: byteJump },
   { name: 'byte_extract', kind: 'standalone', value: 'required', parse: byteExtract },
+  { name: 'byte_math', kind: 'standalone', value: 'required', parse: byteMath },
   { name: 'base64_decode', kind: 'standalone', value: 'optional', parse: base64Decode },
 ];

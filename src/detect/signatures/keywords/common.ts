@@ -53,6 +53,14 @@ export interface PcreMatch {
   regex: RegExp;
   buffer: string | null;
   transforms: TransformSpec[];
+  /** Capture groups stored in variables (`/re/,flow:name`), in group order; the parser always sets it. */
+  captures?: PcreCapture[];
+}
+
+/** Where a pcre capture group is stored. */
+export interface PcreCapture {
+  scope: 'pkt' | 'flow' | 'alert';
+  name: string;
 }
 
 /** A transform (`dotprefix`, `xor:"0d0a"`, `pcrexform:"..."`) with its argument, if any. */

@@ -1,5 +1,5 @@
 /**
- * `content` and its modifiers: nocase, offset, depth, distance, within, startswith, endswith,
+ * `content` (and the legacy `uricontent`) and its modifiers: nocase, offset, depth, distance, within, startswith, endswith,
  * fast_pattern, rawbytes. Modifiers apply to the content just before them.
  */
 import { VAR_NAME, fail, ok, parseInt32, parseUint } from './common.js';
@@ -53,7 +53,13 @@ export function decodeContent(s: string): Uint8Array | string {
   return Uint8Array.from(out);
 }
 
-function parseContent(v: string | null, ctx: ParseCtx): KwResult {
+/** Parse `[!]"pattern"` into a ContentMatch in `buffer` (ctx.last becomes it, for the modifiers after it). */
+function contentIn(
+  v: string | null,
+  ctx: ParseCtx,
+  buffer: string | null,
+  transforms: ContentMatch['transforms'],
+): KwResult {
   let s = v!;
   let negated = false;
   if (s.startsWith('!')) {
@@ -76,11 +82,23 @@ function parseContent(v: string | null, ctx: ParseCtx): KwResult {
     endswith: false,
     fastPattern: false,
     rawbytes: false,
-    buffer: ctx.buffer,
-    transforms: ctx.transforms.slice(),
+    buffer,
+    transforms,
   };
   ctx.last = m;
   return ok(m);
+}
+
+function parseContent(v: string | null, ctx: ParseCtx): KwResult {
+  return contentIn(v, ctx, ctx.buffer, ctx.transforms.slice());
+}
+
+/**
+ * `uricontent:"x"` is the old spelling of `content:"x"; http_uri;`: the content goes to http.uri
+ * whatever the sticky buffer (whose transforms therefore do not apply), and later modifiers apply to it.
+ */
+function parseUricontent(v: string | null, ctx: ParseCtx): KwResult {
+  return contentIn(v, ctx, 'http.uri', []);
 }
 
 /** The content a modifier applies to, or a reason. */
@@ -144,6 +162,7 @@ function flag(name: 'nocase' | 'startswith' | 'endswith' | 'rawbytes'): KeywordD
 
 export const CONTENT_KEYWORDS: KeywordDef[] = [
   { name: 'content', kind: 'standalone', value: 'required', parse: parseContent },
+  { name: 'uricontent', kind: 'standalone', value: 'required', parse: parseUricontent },
   flag('nocase'),
   flag('startswith'),
   flag('endswith'),

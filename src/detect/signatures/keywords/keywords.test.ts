@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRule } from '../parser.js';
 import type { ParsedRule } from '../parser.js';
-import type { ContentMatch, PcreMatch } from './common.js';
+import type { ContentMatch, PcreMatch, UintCompare } from './common.js';
 import { translatePcre } from './pcre.js';
 
 /** Parse `alert tcp any any -> any any (OPTS sid:1;)`: the rule, or the error reason as a string. */
@@ -173,7 +173,18 @@ test('threshold and detection_filter', () => {
     track: 'by_dst',
     count: 5,
     seconds: 10,
+    uniqueOn: null,
   });
+  assert.deepEqual(
+    value('detection_filter: track by_dst, count 3, seconds 60, unique_on dst_port;', 'detection_filter'),
+    {
+      track: 'by_dst',
+      count: 3,
+      seconds: 60,
+      uniqueOn: 'dst_port',
+    },
+  );
+  assert.match(reason('detection_filter:track by_dst,count 3,seconds 60,unique_on proto;'), /bad unique_on/);
   assert.match(reason('threshold:type limit,track by_src,count 1;'), /missing seconds/);
   assert.match(reason('threshold:type often,track by_src,count 1,seconds 1;'), /bad type/);
   assert.match(reason('detection_filter:track by_nobody,count 1,seconds 1;'), /bad track/);
@@ -222,4 +233,223 @@ test('sticky-buffer keywords: transforms, bsize, urilen, tls.version, base64', (
     buffer: null,
   });
   assert.match(reason('base64_decode:bytes;'), /unknown option/);
+});
+
+test('uricontent: a content in http.uri that later modifiers apply to', () => {
+  const r = rule('http.header; to_lowercase; uricontent:"/A"; nocase; depth:10; http_uri; content:"h";', 'http');
+  if (typeof r === 'string') assert.fail(r);
+  const [u, h] = r.matches as ContentMatch[];
+  assert.equal(u!.buffer, 'http.uri');
+  assert.deepEqual(u!.transforms, []); // the sticky buffer's transforms are not the URI's
+  assert.equal(u!.nocase, true);
+  assert.equal(u!.depth, 10);
+  assert.equal(h!.buffer, 'http.header'); // uricontent does not move the sticky buffer
+  assert.equal(r.options.find((o) => o.keyword === 'uricontent')!.value, u);
+  assert.match(reason('uricontent:abc;'), /invalid value for uricontent: expected a double-quoted/);
+  assert.match(reason('uricontent:"";'), /empty pattern/);
+  assert.match(
+    reason('uricontent:"a"; http_header;'),
+    /http_header cannot apply to a content in sticky buffer http.uri/,
+  );
+});
+
+test('header sticky buffers and the new buffer aliases', () => {
+  const r = rule(
+    'ipv4.hdr; content:"|45|"; depth:1; tcp.hdr; content:"a"; ssh_software; content:"b"; http_request_line; content:"c"; http_header_names; content:"d"; ja4.hash; content:"e";',
+  );
+  if (typeof r === 'string') assert.fail(r);
+  assert.deepEqual(
+    (r.matches as ContentMatch[]).map((c) => c.buffer),
+    ['ipv4.hdr', 'tcp.hdr', 'ssh.software', 'http.request_line', 'http.header_names', 'ja4.hash'],
+  );
+  for (const b of ['ipv6.hdr', 'udp.hdr', 'icmpv4.hdr', 'icmpv6.hdr', 'tls.cert_fingerprint', 'dns.answer.name'])
+    assert.equal((value(`${b}; content:"x";`, 'content') as ContentMatch).buffer, b, b);
+  assert.match(reason('ipv4.hdr:1;'), /invalid value for ipv4.hdr: takes no value/);
+});
+
+test('tcp.flags and fragbits', () => {
+  assert.deepEqual(value('tcp.flags:R,A;', 'tcp.flags'), value('flags:R,A;', 'flags'));
+  assert.deepEqual(value('tcp.flags:S;', 'tcp.flags'), { modifier: '=', bits: 0x02, ignored: 0 });
+  assert.match(reason('tcp.flags:SX;'), /invalid value for tcp.flags: unknown flag/);
+  assert.deepEqual(value('fragbits:!D;', 'fragbits'), { modifier: '!', bits: 0x2, ignored: 0 });
+  assert.deepEqual(value('fragbits:M+;', 'fragbits'), { modifier: '+', bits: 0x1, ignored: 0 });
+  assert.deepEqual(value('fragbits:*MDR;', 'fragbits'), { modifier: '*', bits: 0x7, ignored: 0 });
+  assert.deepEqual(value('fragbits:M,R;', 'fragbits'), { modifier: '=', bits: 0x1, ignored: 0x4 });
+  assert.match(reason('fragbits:X;'), /unknown flag/);
+  assert.match(reason('fragbits:!M+;'), /bad fragbits/);
+  assert.match(reason('fragbits:0;'), /unknown flag/);
+  assert.match(reason('fragbits:M,D,R;'), /expected/);
+});
+
+test('ipopts and sameip', () => {
+  for (const o of ['rr', 'eol', 'nop', 'ts', 'sec', 'esec', 'lsrr', 'ssrr', 'satid', 'any'])
+    assert.deepEqual(value(`ipopts:${o};`, 'ipopts'), { opt: o });
+  assert.deepEqual(value('ipopts:LSRR;', 'ipopts'), { opt: 'lsrr' });
+  assert.match(reason('ipopts:route;'), /unknown IP option/);
+  assert.equal(value('sameip;', 'sameip'), true);
+  assert.match(reason('sameip:1;'), /takes no value/);
+});
+
+test('header value comparisons: icmp_id, icmp_seq, tcp.mss, tos, id, window, fragoffset, seq, ack', () => {
+  const cmp = (opts: string, kw: string): UintCompare => value(opts, kw) as UintCompare;
+  assert.deepEqual(cmp('icmp_id:21782;', 'icmp_id'), { op: '=', a: 21782, b: 21782 });
+  assert.deepEqual(cmp('icmp_seq:0;', 'icmp_seq'), { op: '=', a: 0, b: 0 });
+  assert.deepEqual(cmp('tcp.mss:<536;', 'tcp.mss'), { op: '<', a: 536, b: 536 });
+  assert.deepEqual(cmp('tos:!8;', 'tos'), { op: '!=', a: 8, b: 8 });
+  assert.deepEqual(cmp('tos:0x10;', 'tos'), { op: '=', a: 16, b: 16 });
+  assert.deepEqual(cmp('tos:x10;', 'tos'), { op: '=', a: 16, b: 16 });
+  assert.deepEqual(cmp('id:13330;', 'id'), { op: '=', a: 13330, b: 13330 });
+  assert.deepEqual(cmp('window:!0;', 'window'), { op: '!=', a: 0, b: 0 });
+  assert.deepEqual(cmp('fragoffset:>0;', 'fragoffset'), { op: '>', a: 0, b: 0 });
+  assert.deepEqual(cmp('seq:1958810375;', 'seq'), { op: '=', a: 1958810375, b: 1958810375 });
+  assert.deepEqual(cmp('ack:4294967295;', 'ack'), { op: '=', a: 0xffffffff, b: 0xffffffff });
+  const outOfRange: [string, string][] = [
+    ['icmp_id', '65536'],
+    ['icmp_seq', '70000'],
+    ['tcp.mss', '65536'],
+    ['tos', '256'],
+    ['id', '65536'],
+    ['window', '65536'],
+    ['fragoffset', '8192'],
+    ['seq', '4294967296'],
+    ['ack', '-1'],
+  ];
+  for (const [kw, bad] of outOfRange)
+    assert.match(reason(`${kw}:${bad};`), new RegExp(`invalid value for ${kw.replace('.', '\\.')}`), kw);
+  assert.match(reason('window:abc;'), /expected N/);
+});
+
+test('app-layer-protocol and service', () => {
+  assert.deepEqual(value('app-layer-protocol:HTTP;', 'app-layer-protocol'), {
+    negated: false,
+    proto: 'http',
+    mode: 'direction',
+  });
+  assert.deepEqual(value('app-layer-protocol:!tls,final;', 'app-layer-protocol'), {
+    negated: true,
+    proto: 'tls',
+    mode: 'final',
+  });
+  assert.deepEqual(value('app-layer-protocol:http1,to_server;', 'app-layer-protocol'), {
+    negated: false,
+    proto: 'http1',
+    mode: 'to_server',
+  });
+  assert.equal((value('app-layer-protocol:failed;', 'app-layer-protocol') as { proto: string }).proto, 'failed');
+  assert.match(reason('app-layer-protocol:!unknown;'), /cannot be negated/);
+  assert.match(reason('app-layer-protocol:http,sideways;'), /unknown mode/);
+  assert.match(reason('app-layer-protocol:http,final,x;'), /expected/);
+  assert.match(reason('app-layer-protocol:ht tp;'), /bad protocol name/);
+  assert.deepEqual(value('service:http,SSL,ftp-data,ssl;', 'service'), ['http', 'tls', 'ftp-data']);
+  assert.match(reason('service:http,!dns;'), /bad service name/);
+  assert.match(reason('service:;'), /a value is required/);
+});
+
+test('ssh.protoversion and ssh.softwareversion', () => {
+  assert.deepEqual(value('ssh.protoversion:2.0;', 'ssh.protoversion'), { value: '2.0' });
+  assert.deepEqual(value('ssh.protoversion:2_compat;', 'ssh.protoversion'), { value: '2_compat' });
+  assert.deepEqual(value('ssh.softwareversion:"OpenSSH";', 'ssh.softwareversion'), { value: 'OpenSSH' });
+  assert.match(reason('ssh.softwareversion:Open SSH;'), /invalid value for ssh.softwareversion/);
+  assert.match(reason('ssh.protoversion:"";'), /invalid value for ssh.protoversion/);
+});
+
+test('byte_math', () => {
+  const bm = value(
+    'byte_extract:1,0,ev; byte_math:bytes 2, offset -1, oper <<, rvalue ev, result r, relative, endian little, string hex, bitmask 0xff00; byte_test:1,=,r,0;',
+    'byte_math',
+  );
+  assert.deepEqual(bm, {
+    bytes: 2,
+    offset: -1,
+    oper: '<<',
+    rvalue: 'ev',
+    result: 'r',
+    relative: true,
+    endian: 'little',
+    string: 'hex',
+    bitmask: 0xff00,
+    buffer: null,
+  });
+  // Fields in any order; `dce` alone sets the endianness; a byte variable as the byte count.
+  const r = rule(
+    'byte_extract:1,0,n; byte_math:result out,rvalue 7,oper /,offset 3,bytes n,dce; content:"a"; within:out;',
+  );
+  if (typeof r === 'string') assert.fail(r);
+  const v = r.options.find((o) => o.keyword === 'byte_math')!.value as Record<string, unknown>;
+  assert.equal(v['bytes'], 'n');
+  assert.equal(v['endian'], 'dce');
+  assert.equal(v['relative'], false);
+  assert.equal(v['string'], null);
+  assert.equal(v['bitmask'], null);
+  assert.equal(
+    (value('http.uri; byte_math:bytes 1,offset 0,oper +,rvalue 1,result x;', 'byte_math') as { buffer: string }).buffer,
+    'http.uri',
+  );
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue 1;'), /missing result/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper %,rvalue 1,result x;'), /bad operator/);
+  assert.match(reason('byte_math:bytes 11,offset 0,oper +,rvalue 1,result x;'), /bad byte count/);
+  assert.match(reason('byte_math:bytes 5,offset 0,oper >>,rvalue 1,result x;'), /at most 4 bytes/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue nope,result x;'), /bad rvalue/);
+  assert.match(reason('byte_math:bytes 1,offset 70000,oper +,rvalue 1,result x;'), /bad offset/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue 1,result x,dce,endian big;'), /dce conflicts/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue 1,result x,bytes 2;'), /given twice/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue 1,result x,align;'), /unknown option/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue 1,result 9x;'), /bad variable name/);
+  assert.match(reason('byte_math:bytes 1,offset 0,oper +,rvalue 1,result x,string bin;'), /bad string base/);
+});
+
+test('byte_test and byte_jump: variable byte counts, 0 with string, wide offsets', () => {
+  const bt = value('byte_extract:1,5,n; byte_test:n,=,0x01,5, bitmask 0xFF;', 'byte_test') as Record<string, unknown>;
+  assert.equal(bt['bytes'], 'n');
+  assert.equal(bt['bitmask'], 0xff);
+  assert.equal((value('byte_test:1,=,65,214748364;', 'byte_test') as Record<string, unknown>)['offset'], 214748364);
+  assert.deepEqual(
+    [
+      (value('byte_test:1,!,2,0;', 'byte_test') as Record<string, unknown>)['negated'],
+      (value('byte_test:1,!,2,0;', 'byte_test') as Record<string, unknown>)['op'],
+    ],
+    [true, '='],
+  );
+  const bj = value('content:"?"; byte_jump:0,0,relative,string,from_end,post_offset -3;', 'byte_jump') as Record<
+    string,
+    unknown
+  >;
+  assert.equal(bj['bytes'], 0);
+  assert.equal(bj['fromEnd'], true);
+  assert.equal(
+    (value('byte_extract:1,4,len; byte_jump:len,0,relative;', 'byte_jump') as Record<string, unknown>)['bytes'],
+    'len',
+  );
+  assert.equal((value('byte_jump:20,0,string,dec;', 'byte_jump') as Record<string, unknown>)['bytes'], 20);
+  assert.match(reason('byte_jump:0,0;'), /bad byte count/);
+  assert.match(reason('byte_jump:len,0;'), /bad byte count/);
+  assert.match(reason('byte_jump:24,0,string,dec;'), /bad byte count/);
+  assert.match(reason('byte_jump:2,70000;'), /bad offset/);
+  assert.match(reason('byte_test:1,=,1,2147483648;'), /bad offset/);
+  assert.match(reason('byte_extract:1,0,n; byte_extract:n,0,m;'), /bad byte count/);
+});
+
+test('pcre: capture variables and the ungreedy flag', () => {
+  const p = value('pcre:"/^([a-z]+) (\\d)/,alert:ua, flow:ver";', 'pcre') as PcreMatch;
+  assert.deepEqual(p.captures, [
+    { scope: 'alert', name: 'ua' },
+    { scope: 'flow', name: 'ver' },
+  ]);
+  assert.equal(p.flags, '');
+  assert.deepEqual((value('pcre:"/a/i";', 'pcre') as PcreMatch).captures, []);
+  assert.match(reason('pcre:"/a/i,global:x";'), /bad capture/);
+  assert.match(reason('pcre:"/a/i,";'), /bad capture/);
+  // G swaps greediness; group openers are not quantifiers.
+  assert.deepEqual(translatePcre('a.*b+?c{2,3}(?:x)?\\d?[*+?]', 'G'), {
+    source: 'a.*?b+c{2,3}?(?:x)??\\d??[*+?]',
+    flags: '',
+  });
+  const g = value('pcre:"/<(.+)>/G";', 'pcre') as PcreMatch;
+  assert.equal(g.regex.exec('<a><b>')![1], 'a');
+  assert.match(reason('pcre:"/a*+/G";'), /possessive quantifier/);
+});
+
+test('rem is a remark', () => {
+  assert.equal(value('rem:"a note: here";', 'rem'), 'a note: here');
+  assert.match(reason('rem:note;'), /invalid value for rem/);
 });

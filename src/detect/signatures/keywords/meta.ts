@@ -1,4 +1,4 @@
-/** Meta keywords: msg, sid, rev, gid, classtype, priority, reference, metadata, target, noalert, tag. */
+/** Meta keywords: msg, sid, rev, gid, classtype, priority, reference, metadata, target, rem, noalert, tag. */
 import { fail, ok, parseUint, splitArgs, unquote } from './common.js';
 import type { KeywordDef } from './common.js';
 
@@ -98,6 +98,16 @@ export const META_KEYWORDS: KeywordDef[] = [
       if (v !== 'src_ip' && v !== 'dest_ip') return fail('expected src_ip or dest_ip');
       ctx.meta.target = v;
       return ok(v);
+    },
+  },
+  {
+    // rem:"..." (Snort 3): a remark, no effect on matching.
+    name: 'rem',
+    kind: 'meta',
+    value: 'required',
+    parse(v) {
+      const s = unquote(v!);
+      return s === null ? fail('expected a double-quoted string') : ok(s);
     },
   },
   {

@@ -1,4 +1,8 @@
-/** Packet header and size keywords: flags, dsize, ttl, itype, icode, ip_proto, isdataat, urilen, tls.version. */
+/**
+ * Packet header and size keywords: flags (tcp.flags), fragbits, ipopts, sameip, dsize, ttl, tos, id,
+ * fragoffset, seq, ack, window, tcp.mss, itype, icode, icmp_id, icmp_seq, ip_proto, isdataat, urilen,
+ * tls.version.
+ */
 import { VAR_NAME, fail, ok, parseUint, parseUintCompare, splitArgs } from './common.js';
 import type { KeywordDef } from './common.js';
 
@@ -51,35 +55,100 @@ const IP_PROTO_NAMES: Record<string, number> = {
   sctp: 132,
 };
 
-export const PACKET_KEYWORDS: KeywordDef[] = [
-  {
-    // flags:[!|*|+]<flags>[,<ignored flags>]; 0 means no flag set.
-    name: 'flags',
+/** IPv4 fragment bits (values of the `fragbits` contract, not the header bit positions). */
+const FRAG_BITS: Record<string, number> = { M: 0x1, D: 0x2, R: 0x4 };
+
+function fragMask(s: string): number | null {
+  let m = 0;
+  for (const c of s.toUpperCase()) {
+    const b = FRAG_BITS[c];
+    if (b === undefined) return null;
+    m |= b;
+  }
+  return m;
+}
+
+/**
+ * `<bits>[,<ignored>]` with a modifier before or after the bits (`!D`, `M+`): `=` exact, `*` any of,
+ * `+` all of and maybe others, `!` none of. `zero` is the spelling of "no bit set", if any.
+ */
+function bitsKeyword(name: string, mask: (s: string) => number | null, zero: string | null): KeywordDef {
+  return {
+    name,
     kind: 'standalone',
     value: 'required',
     parse(v) {
       const [test, ignore, extra] = splitArgs(v!);
-      if (extra !== undefined || test === undefined) return fail('expected <flags>[,<mask>]');
-      const m = /^([!*+]?)([A-Za-z0-9]+)([!*+]?)$/.exec(test);
-      if (!m || (m[1] !== '' && m[3] !== '')) return fail(`bad flags "${test}"`);
+      if (extra !== undefined || test === undefined) return fail(`expected <${name}>[,<mask>]`);
+      const m = /^([!*+]?)\s*([A-Za-z0-9]+)\s*([!*+]?)$/.exec(test);
+      if (!m || (m[1] !== '' && m[3] !== '')) return fail(`bad ${name} "${test}"`);
       const modifier = m[1] || m[3] || '=';
-      let bits: number | null;
-      if (m[2] === '0') bits = 0;
-      else bits = flagMask(m[2]!);
+      const bits = m[2] === zero ? 0 : mask(m[2]!);
       if (bits === null) return fail(`unknown flag in "${m[2]}"`);
       let ignored = 0;
       if (ignore !== undefined) {
-        const b = flagMask(ignore);
+        const b = mask(ignore);
         if (b === null) return fail(`unknown flag in mask "${ignore}"`);
         ignored = b;
       }
       return ok({ modifier, bits, ignored });
     },
+  };
+}
+
+/** `tos` also takes hex (`0x10`, or Suricata's older `x10`), which parseUintCompare does not. */
+function tosKeyword(): KeywordDef {
+  return {
+    name: 'tos',
+    kind: 'standalone',
+    value: 'required',
+    parse(v) {
+      const h = /^([!<>]?)\s*0?x([0-9a-f]{1,2})$/i.exec(v!.trim());
+      const c = parseUintCompare(h ? `${h[1]}${parseInt(h[2]!, 16)}` : v!, 255);
+      return typeof c === 'string' ? fail(c) : ok(c);
+    },
+  };
+}
+
+/** IP options by their Suricata names. */
+const IP_OPTS = new Set(['rr', 'eol', 'nop', 'ts', 'sec', 'esec', 'lsrr', 'ssrr', 'satid', 'any']);
+
+export const PACKET_KEYWORDS: KeywordDef[] = [
+  // flags:[!|*|+]<flags>[,<ignored flags>]; 0 means no flag set. tcp.flags is the Suricata 8 name.
+  bitsKeyword('flags', flagMask, '0'),
+  bitsKeyword('tcp.flags', flagMask, '0'),
+  // fragbits:[!|*|+]<MDR>[,<ignored>]
+  bitsKeyword('fragbits', fragMask, null),
+  {
+    // ipopts:<name>: the packet carries that IPv4 option (any: at least one).
+    name: 'ipopts',
+    kind: 'standalone',
+    value: 'required',
+    parse(v) {
+      const opt = v!.toLowerCase();
+      return IP_OPTS.has(opt) ? ok({ opt }) : fail(`unknown IP option "${v}"`);
+    },
+  },
+  {
+    // sameip: source and destination address are equal.
+    name: 'sameip',
+    kind: 'standalone',
+    value: 'none',
+    parse: () => ok(true),
   },
   compare('dsize', 65535),
   compare('ttl', 255),
+  tosKeyword(),
+  compare('id', 65535),
+  compare('fragoffset', 8191),
+  compare('seq', 0xffffffff),
+  compare('ack', 0xffffffff),
+  compare('window', 65535),
+  compare('tcp.mss', 65535),
   compare('itype', 255),
   compare('icode', 255),
+  compare('icmp_id', 65535),
+  compare('icmp_seq', 65535),
   {
     // ip_proto:[!|<|>]<number or name>
     name: 'ip_proto',

@@ -5,7 +5,7 @@
  * `pcre not supported: ...` rather than a silently different match.
  */
 import { fail, ok } from './common.js';
-import type { KeywordDef, KwResult, ParseCtx } from './common.js';
+import type { KeywordDef, KwResult, ParseCtx, PcreCapture } from './common.js';
 
 /** Suricata pcre flags -> the buffer they select (legacy form of sticky buffers). */
 const BUFFER_FLAGS: Record<string, string> = {
@@ -68,7 +68,8 @@ export function translatePcre(pattern: string, flags: string): { source: string;
     if (!ACCEPTED.has(f)) return { error: `unknown pcre flag ${f}` };
     if (f === 'i' || f === 's' || f === 'm') want.add(f);
   }
-  if (flags.includes('G')) return { error: 'ungreedy flag G' };
+  // G (PCRE_UNGREEDY) swaps greedy and lazy quantifiers: rewritten quantifier by quantifier below.
+  const ungreedy = flags.includes('G');
   // Leading inline option groups such as (?i) or (?si) apply to the whole pattern.
   let m: RegExpExecArray | null;
   while ((m = /^\(\?([imsx]+)\)/.exec(src))) {
@@ -150,6 +151,22 @@ export function translatePcre(pattern: string, flags: string): { source: string;
       if (/^[imsx-]+[):]/.test(rest)) return { error: 'inline option group inside the pattern' };
       if (rest.startsWith('|') || rest.startsWith('R') || /^\d/.test(rest) || rest.startsWith('&'))
         return { error: 'branch reset or recursion' };
+      // Any other group opener ((?:, (?=, (?<name>, ...) is the same in JavaScript; its ? is no quantifier.
+      js += '(?';
+      i++;
+      continue;
+    }
+    if (ungreedy) {
+      const q = c === '{' ? /^\{\d+(?:,\d*)?\}/.exec(src.slice(i))?.[0] : '*+?'.includes(c) ? c : undefined;
+      if (q !== undefined) {
+        js += q;
+        i += q.length - 1;
+        if (src[i + 1] === '+') return { error: 'possessive quantifier' };
+        // A lazy quantifier under G is greedy; a plain one is lazy.
+        if (src[i + 1] === '?') i++;
+        else js += '?';
+        continue;
+      }
     }
     if ((c === '+' || c === '?') && i > 0 && /[*+?}]/.test(src[i - 1]!) && src[i - 2] !== '\\') {
       if (c === '+') return { error: 'possessive quantifier' };
@@ -183,9 +200,17 @@ function parsePcre(v: string | null, ctx: ParseCtx): KwResult {
   const last = s.lastIndexOf('/');
   if (s[0] !== '/' || last <= 0) return fail('expected /pattern/flags');
   const pattern = s.slice(1, last);
-  const flags = s.slice(last + 1);
-  if (!/^[A-Za-z]*$/.test(flags)) return fail(`bad flags "${flags}"`);
-  const tr = translatePcre(pattern, flags);
+  // Suricata: `/re/flags,pkt:name, flow:name, alert:name` stores the capture groups, in order, in
+  // packet/flow/alert variables.
+  const [flags, ...specs] = s.slice(last + 1).split(',');
+  if (!/^[A-Za-z]*$/.test(flags!)) return fail(`bad flags "${flags}"`);
+  const captures: PcreCapture[] = [];
+  for (const spec of specs) {
+    const c = /^\s*(pkt|flow|alert):([A-Za-z_][A-Za-z0-9_.-]*)\s*$/.exec(spec);
+    if (!c) return fail(`bad capture "${spec.trim()}" (expected pkt|flow|alert:<name>)`);
+    captures.push({ scope: c[1] as PcreCapture['scope'], name: c[2]! });
+  }
+  const tr = translatePcre(pattern, flags!);
   if ('error' in tr) return { error: `pcre not supported: ${tr.error}` };
   let regex: RegExp;
   try {
@@ -195,7 +220,7 @@ function parsePcre(v: string | null, ctx: ParseCtx): KwResult {
     return { error: `pcre not supported: does not compile in JavaScript (${why})` };
   }
   let buffer = ctx.buffer;
-  for (const f of flags) {
+  for (const f of flags!) {
     const b = BUFFER_FLAGS[f];
     if (b === undefined) continue;
     if (b === 'file.data' && buffer === 'http.response_body') continue;
@@ -205,12 +230,13 @@ function parsePcre(v: string | null, ctx: ParseCtx): KwResult {
   const m = {
     kind: 'pcre' as const,
     pattern,
-    flags,
+    flags: flags!,
     negated,
-    relative: flags.includes('R'),
+    relative: flags!.includes('R'),
     regex,
     buffer,
     transforms: ctx.transforms.slice(),
+    captures,
   };
   ctx.last = m;
   return ok(m);

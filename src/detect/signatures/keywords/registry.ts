@@ -1,4 +1,5 @@
 /** Every supported rule keyword, by name. Adding a keyword: an entry in a family file plus one line here. */
+import { APP_LAYER_KEYWORDS } from './app-layer.js';
 import { BUFFER_KEYWORDS } from './buffers.js';
 import { BYTE_KEYWORDS } from './bytes.js';
 import type { KeywordDef } from './common.js';
@@ -18,7 +19,15 @@ const FAMILIES: KeywordDef[][] = [
   PACKET_KEYWORDS,
   BYTE_KEYWORDS,
   THRESHOLD_KEYWORDS,
+  APP_LAYER_KEYWORDS,
 ];
 
 /** Keyword name -> definition. */
 export const KEYWORDS: ReadonlyMap<string, KeywordDef> = new Map(FAMILIES.flat().map((k) => [k.name, k]));
+
+// Two families defining one name would silently shadow each other: fail at load, in every test.
+if (KEYWORDS.size !== FAMILIES.flat().length) {
+  const seen = new Set<string>();
+  const dup = FAMILIES.flat().find((k) => seen.size === seen.add(k.name).size);
+  throw new Error(`keyword ${dup?.name ?? '?'} is defined twice`);
+}

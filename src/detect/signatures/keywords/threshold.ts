@@ -46,12 +46,16 @@ function threshold(v: string | null): KwResult {
   return typeof c === 'string' ? fail(c) : ok({ type, ...c, multiplier: null });
 }
 
-// detection_filter:track <by_src|by_dst|by_rule|by_both>,count N,seconds N
+// detection_filter:track <by_src|by_dst|by_rule|by_both>,count N,seconds N[,unique_on src_port|dst_port]
 function detectionFilter(v: string | null): KwResult {
-  const f = pairs(v!, ['track', 'count', 'seconds'], ['track', 'count', 'seconds']);
+  const f = pairs(v!, ['track', 'count', 'seconds'], ['track', 'count', 'seconds', 'unique_on']);
   if (typeof f === 'string') return fail(f);
   const c = common(f);
-  return typeof c === 'string' ? fail(c) : ok(c);
+  if (typeof c === 'string') return fail(c);
+  // Suricata 8: count distinct source or destination ports instead of matches.
+  const u = f['unique_on'] ?? null;
+  if (u !== null && u !== 'src_port' && u !== 'dst_port') return fail(`bad unique_on "${u}"`);
+  return ok({ ...c, uniqueOn: u });
 }
 
 export const THRESHOLD_KEYWORDS: KeywordDef[] = [

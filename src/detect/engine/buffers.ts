@@ -1,0 +1,262 @@
+/**
+ * Inspection buffers: where each sticky buffer's bytes come from (the packet, an HTTP transaction,
+ * a DNS message, a TLS handshake, SSH banners) and which direction they belong to. A rule's
+ * buffers decide whether it is a packet rule or a transaction rule and for which protocol.
+ */
+import { createHash } from 'node:crypto';
+import type { HttpTransaction } from '../../applayer/http/parser.js';
+import type { TransformSpec } from '../signatures/keywords/common.js';
+import { toLower } from './inspect.js';
+
+/** Where a buffer lives: the packet, or a transaction of an application protocol. */
+export type BufferScope = 'pkt' | 'http' | 'dns' | 'tls' | 'ssh' | 'smtp';
+/** Direction of the data: to server (request), to client (response), or either (per rule flow). */
+export type BufferDir = 'ts' | 'tc' | 'both';
+
+export interface BufferDef {
+  scope: BufferScope;
+  dir: BufferDir;
+  /** Several values per transaction (each inspected separately: DNS queries, TLS certificates). */
+  multi?: boolean;
+}
+
+export const BUFFERS: Record<string, BufferDef> = {
+  payload: { scope: 'pkt', dir: 'both' },
+  'ipv4.hdr': { scope: 'pkt', dir: 'both' },
+  'ipv6.hdr': { scope: 'pkt', dir: 'both' },
+  'tcp.hdr': { scope: 'pkt', dir: 'both' },
+  'udp.hdr': { scope: 'pkt', dir: 'both' },
+  'icmpv4.hdr': { scope: 'pkt', dir: 'both' },
+  'icmpv6.hdr': { scope: 'pkt', dir: 'both' },
+  'http.uri': { scope: 'http', dir: 'ts' },
+  'http.uri.raw': { scope: 'http', dir: 'ts' },
+  'http.method': { scope: 'http', dir: 'ts' },
+  'http.request_line': { scope: 'http', dir: 'ts' },
+  'http.protocol': { scope: 'http', dir: 'both' },
+  'http.header': { scope: 'http', dir: 'both' },
+  'http.header.raw': { scope: 'http', dir: 'both' },
+  'http.header_names': { scope: 'http', dir: 'both' },
+  'http.start': { scope: 'http', dir: 'both' },
+  'http.host': { scope: 'http', dir: 'ts' },
+  'http.host.raw': { scope: 'http', dir: 'ts' },
+  'http.user_agent': { scope: 'http', dir: 'ts' },
+  'http.cookie': { scope: 'http', dir: 'both' },
+  'http.referer': { scope: 'http', dir: 'ts' },
+  'http.accept': { scope: 'http', dir: 'ts' },
+  'http.accept_enc': { scope: 'http', dir: 'ts' },
+  'http.accept_lang': { scope: 'http', dir: 'ts' },
+  'http.connection': { scope: 'http', dir: 'both' },
+  'http.content_type': { scope: 'http', dir: 'both' },
+  'http.content_len': { scope: 'http', dir: 'both' },
+  'http.request_body': { scope: 'http', dir: 'ts' },
+  'http.response_body': { scope: 'http', dir: 'tc' },
+  'file.data': { scope: 'http', dir: 'both' },
+  'http.stat_code': { scope: 'http', dir: 'tc' },
+  'http.stat_msg': { scope: 'http', dir: 'tc' },
+  'http.response_line': { scope: 'http', dir: 'tc' },
+  'http.location': { scope: 'http', dir: 'tc' },
+  'http.server': { scope: 'http', dir: 'tc' },
+  'dns.query': { scope: 'dns', dir: 'ts', multi: true },
+  'tls.sni': { scope: 'tls', dir: 'ts' },
+  'ja3.hash': { scope: 'tls', dir: 'ts' },
+  'ja3.string': { scope: 'tls', dir: 'ts' },
+  'ja3s.hash': { scope: 'tls', dir: 'tc' },
+  'tls.cert_subject': { scope: 'tls', dir: 'tc' },
+  'tls.cert_issuer': { scope: 'tls', dir: 'tc' },
+  'tls.cert_serial': { scope: 'tls', dir: 'tc' },
+  'ssh.proto': { scope: 'ssh', dir: 'both' },
+  'ssh.software': { scope: 'ssh', dir: 'both' },
+};
+
+const EMPTY = Buffer.alloc(0);
+const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+function headerValue(headers: [string, string][], name: string): string | null {
+  let out: string | null = null;
+  for (const [n, v] of headers) {
+    if (n.toLowerCase() !== name) continue;
+    // Repeated headers are joined with ", " as libhtp does.
+    out = out === null ? v : `${out}, ${v}`;
+  }
+  return out;
+}
+
+function headerBlock(headers: [string, string][]): string {
+  let s = '';
+  for (const [n, v] of headers) s += `${n}: ${v}\r\n`;
+  return s;
+}
+
+/**
+ * The bytes of an HTTP buffer for one side of a transaction; null when the transaction has no
+ * such data (a rule needing it cannot match, as in Suricata).
+ */
+export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean): Buffer | null {
+  const req = tx.requestHeaders;
+  const res = tx.responseHeaders;
+  const hdrs = toServer ? req : res;
+  switch (name) {
+    case 'http.uri':
+      return tx.uri === '' ? null : latin1(tx.uri);
+    case 'http.uri.raw':
+      return tx.uriRaw === '' ? null : latin1(tx.uriRaw);
+    case 'http.method':
+      return tx.method === '' ? null : latin1(tx.method);
+    case 'http.request_line':
+      return tx.method === ''
+        ? null
+        : latin1(`${tx.method} ${tx.uriRaw}${tx.protocol === '' ? '' : ' ' + tx.protocol}`);
+    case 'http.protocol': {
+      const p = toServer ? tx.protocol : tx.responseProtocol;
+      return p === '' ? null : latin1(p);
+    }
+    case 'http.header':
+      return hdrs.length === 0 ? null : latin1(headerBlock(hdrs));
+    case 'http.header.raw':
+      return hdrs.length === 0 ? null : latin1(headerBlock(hdrs) + '\r\n');
+    case 'http.header_names': {
+      if (hdrs.length === 0) return null;
+      let s = '\r\n';
+      for (const [n] of hdrs) s += `${n}\r\n`;
+      return latin1(s + '\r\n');
+    }
+    case 'http.start': {
+      const line = toServer
+        ? tx.method === ''
+          ? ''
+          : `${tx.method} ${tx.uriRaw}${tx.protocol === '' ? '' : ' ' + tx.protocol}`
+        : tx.responseStarted
+          ? `${tx.responseProtocol} ${tx.statusString}${tx.statusMessage === '' ? '' : ' ' + tx.statusMessage}`
+          : '';
+      if (line === '') return null;
+      return latin1(`${line}\r\n${headerBlock(hdrs)}\r\n`);
+    }
+    case 'http.host': {
+      if (!toServer) return null;
+      const h = headerValue(req, 'host');
+      return h === null ? (tx.host === '' ? null : latin1(tx.host)) : toLower(latin1(h.replace(/:\d*$/, '')));
+    }
+    case 'http.host.raw': {
+      const h = headerValue(req, 'host');
+      return h === null ? null : latin1(h);
+    }
+    case 'http.user_agent':
+      return single(req, 'user-agent');
+    case 'http.cookie':
+      return single(hdrs, toServer ? 'cookie' : 'set-cookie');
+    case 'http.referer':
+      return single(req, 'referer');
+    case 'http.accept':
+      return single(req, 'accept');
+    case 'http.accept_enc':
+      return single(req, 'accept-encoding');
+    case 'http.accept_lang':
+      return single(req, 'accept-language');
+    case 'http.connection':
+      return single(hdrs, 'connection');
+    case 'http.content_type':
+      return single(hdrs, 'content-type');
+    case 'http.content_len':
+      return single(hdrs, 'content-length');
+    case 'http.request_body':
+      return tx.requestBody.length === 0
+        ? null
+        : Buffer.from(tx.requestBody.buffer, tx.requestBody.byteOffset, tx.requestBody.length);
+    case 'http.response_body':
+      return tx.responseBody.length === 0
+        ? null
+        : Buffer.from(tx.responseBody.buffer, tx.responseBody.byteOffset, tx.responseBody.length);
+    case 'file.data': {
+      const b = toServer ? tx.requestBody : tx.responseBody;
+      return b.length === 0 ? null : Buffer.from(b.buffer, b.byteOffset, b.length);
+    }
+    case 'http.stat_code':
+      return tx.statusString === '' ? null : latin1(tx.statusString);
+    case 'http.stat_msg':
+      return tx.statusMessage === '' ? null : latin1(tx.statusMessage);
+    case 'http.response_line':
+      return tx.responseStarted
+        ? latin1(`${tx.responseProtocol} ${tx.statusString}${tx.statusMessage === '' ? '' : ' ' + tx.statusMessage}`)
+        : null;
+    case 'http.location':
+      return single(res, 'location');
+    case 'http.server':
+      return single(res, 'server');
+    default:
+      return null;
+  }
+}
+
+function single(headers: [string, string][], name: string): Buffer | null {
+  const v = headerValue(headers, name);
+  return v === null ? null : latin1(v);
+}
+
+/** Apply a rule's transforms to a buffer (a new buffer; the input is not changed). */
+export function applyTransforms(buf: Buffer, transforms: readonly TransformSpec[]): Buffer {
+  let b = buf;
+  for (const t of transforms) {
+    switch (t.name) {
+      case 'dotprefix':
+        b = Buffer.concat([Buffer.from('.'), b]);
+        break;
+      case 'to_lowercase':
+        b = toLower(b);
+        break;
+      case 'to_uppercase': {
+        const o = Buffer.allocUnsafe(b.length);
+        for (let i = 0; i < b.length; i++) {
+          const c = b[i]!;
+          o[i] = c >= 97 && c <= 122 ? c - 32 : c;
+        }
+        b = o;
+        break;
+      }
+      case 'strip_whitespace':
+        b = Buffer.from(b.filter((c) => c !== 32 && !(c >= 9 && c <= 13)));
+        break;
+      case 'compress_whitespace':
+        b = latin1(b.toString('latin1', 0, b.length).replace(/[ \t\n\v\f\r]+/g, ' '));
+        break;
+      case 'url_decode':
+        b = latin1(
+          b
+            .toString('latin1')
+            .replace(/\+/g, ' ')
+            .replace(/%([0-9a-fA-F]{2})/g, (_m: string, h: string) => String.fromCharCode(parseInt(h, 16))),
+        );
+        break;
+      case 'to_md5':
+      case 'to_sha1':
+      case 'to_sha256':
+        b = createHash(t.name.slice(3)).update(b).digest();
+        break;
+      case 'header_lowercase': {
+        const s = b
+          .toString('latin1', 0, b.length)
+          .replace(/(^|\r\n)([^:\r\n]*)/g, (_m, p: string, n: string) => p + n.toLowerCase());
+        b = latin1(s);
+        break;
+      }
+      case 'strip_pseudo_headers':
+        b = latin1(b.toString('latin1', 0, b.length).replace(/(^|\r\n):[^\r\n]*\r\n/g, '$1'));
+        break;
+      case 'xor': {
+        const key = Buffer.from(t.arg ?? '', 'hex');
+        if (key.length === 0) break;
+        const o = Buffer.allocUnsafe(b.length);
+        for (let i = 0; i < b.length; i++) o[i] = b[i]! ^ key[i % key.length]!;
+        b = o;
+        break;
+      }
+      case 'pcrexform': {
+        const m = new RegExp(t.arg ?? '').exec(b.toString('latin1', 0, b.length));
+        b = m === null ? EMPTY : latin1(m[1] ?? m[0]);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return b;
+}

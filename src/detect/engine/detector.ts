@@ -1,0 +1,1288 @@
+/**
+ * The signature detector: runs compiled rules on packets (packet rules: header checks and the
+ * payload / header buffers) and on application-layer transactions (HTTP, DNS, TLS, SSH buffers),
+ * with a multi-pattern prefilter per buffer so that only rules whose fast pattern occurs are
+ * evaluated in full. Keeps per-flow state (flowbits, flowints, stream sizes), global xbits and
+ * threshold / detection_filter counters, and hands alerts to `onAlert`.
+ *
+ * Evaluation order follows Suricata: pass rules first, then flowbit setters before readers, then
+ * file order.
+ */
+import type { PacketBatch } from '../../capture/batch.js';
+import { FFLAG, LAYER } from '../../decode/batch.js';
+import type { DecodedBatch } from '../../decode/batch.js';
+import type { AppRecord } from '../../applayer/app-layer.js';
+import type { FlowTuple } from '../../flow/table.js';
+import { formatIp } from '../../flow/key.js';
+import { BUFFERS, applyTransforms, httpBuffer } from './buffers.js';
+import type { BufferDir } from './buffers.js';
+import {
+  FLOW_ESTABLISHED,
+  FLOW_NOT_ESTABLISHED,
+  FLOW_NO_FRAG,
+  FLOW_ONLY_FRAG,
+  FLOW_STATELESS,
+  FLOW_TO_CLIENT,
+  FLOW_TO_SERVER,
+  coverage,
+  flowbitRank,
+} from './compile.js';
+import type { BufferProg, CompiledRule, PacketCheck } from './compile.js';
+import { InspectState, compareU, inspect } from './inspect.js';
+import { MpmBuilder } from './mpm.js';
+import type { Mpm } from './mpm.js';
+import { RateTracker } from './rate.js';
+
+/** A raised alert, with what EVE needs. */
+export interface AlertRecord {
+  kind: 'alert';
+  tsUs: number;
+  /** 1-based packet number in the capture (0 when not known, e.g. raised at flow end). */
+  pcapCnt: number;
+  flowId: number;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  proto: number;
+  ipVer: number;
+  direction: 'to_server' | 'to_client';
+  appProto: string;
+  action: string;
+  gid: number;
+  sid: number;
+  rev: number;
+  msg: string;
+  classtype: string | null;
+  category: string;
+  severity: number;
+  metadata: string[];
+  target: 'src_ip' | 'dest_ip' | null;
+  /** The transaction the alert was raised on. */
+  tx?: AppRecord;
+  /** Flow counters when the alert was raised. */
+  flow?: FlowCounters;
+  /** VLAN ids of the packet, outer first (packet alerts). */
+  vlan?: number[];
+  /** The captured frame and its link type (when DetectorEnv.capture.packet). */
+  packet?: Buffer;
+  linkType?: number;
+  /** The packet's transport payload (when DetectorEnv.capture.payload). */
+  payload?: Buffer;
+}
+
+export interface FlowCounters {
+  pktsToServer: number;
+  pktsToClient: number;
+  bytesToServer: number;
+  bytesToClient: number;
+  startUs: number;
+}
+
+export interface DetectorEnv {
+  /** Application protocol of a flow slot ('' unknown, 'failed', 'http', ...). */
+  appProtoOf(slot: number): string;
+  flowIdOf(slot: number): number;
+  countersOf(slot: number): FlowCounters;
+  markAlerted(slot: number): void;
+  onAlert(a: AlertRecord): void;
+  /** Flow slots (per-slot state arrays are this long). */
+  slotCapacity: number;
+  /** Alerts per packet at most (Suricata's packet-alert-max, default 15). */
+  packetAlertMax?: number;
+  /** Copy the frame / payload into packet alerts (EVE alert `packet`, `payload`). */
+  capture?: { packet: boolean; payload: boolean };
+}
+
+/** A set of rules sharing a prefilter: an MPM over one buffer plus the rules without a fast pattern there. */
+class RuleGroup {
+  /** Rules always evaluated (sorted by id). */
+  always: Int32Array = new Int32Array(0);
+  mpm: Mpm | null = null;
+  /** Pattern id -> rule id. */
+  patRule: Int32Array = new Int32Array(0);
+}
+
+/** Per buffer key, the transaction rules whose fast pattern is there. */
+interface TxPrefilter {
+  buffer: string;
+  transforms: BufferProg['transforms'];
+  mpm: Mpm;
+  patRule: Int32Array;
+}
+
+/**
+ * IP-only rules (addresses and protocol only, like ET's reputation lists) indexed by address:
+ * elementary IPv4 intervals, each with the rules whose chosen side covers it. Rules matching
+ * very wide ranges on both sides stay in a short list checked every time.
+ */
+class IpIndex {
+  starts = new Float64Array(0);
+  offsets = new Int32Array(1);
+  ids = new Int32Array(0);
+
+  static build(entries: { ranges: readonly number[]; rule: number }[]): IpIndex {
+    const idx = new IpIndex();
+    if (entries.length === 0) return idx;
+    const pts: number[] = [];
+    for (const e of entries) for (let i = 0; i < e.ranges.length; i += 2) pts.push(e.ranges[i]!, e.ranges[i + 1]! + 1);
+    pts.sort((a, b) => a - b);
+    const starts: number[] = [];
+    for (const p of pts) if (starts.length === 0 || starts[starts.length - 1] !== p) starts.push(p);
+    const lists: number[][] = starts.map(() => []);
+    const find = (v: number): number => {
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= v) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    for (const e of entries)
+      for (let i = 0; i < e.ranges.length; i += 2) {
+        const a = find(e.ranges[i]!);
+        const b = find(e.ranges[i + 1]! + 1);
+        for (let k = a; k < b; k++) lists[k]!.push(e.rule);
+      }
+    idx.starts = Float64Array.from(starts);
+    idx.offsets = new Int32Array(starts.length + 1);
+    let n = 0;
+    for (let k = 0; k < lists.length; k++) {
+      idx.offsets[k] = n;
+      n += lists[k]!.length;
+    }
+    idx.offsets[lists.length] = n;
+    idx.ids = new Int32Array(n);
+    let o = 0;
+    for (const l of lists) for (const r of l) idx.ids[o++] = r;
+    return idx;
+  }
+
+  /** Rule ids whose indexed side covers `ip` (may repeat across calls). */
+  lookup(ip: number): Int32Array {
+    const s = this.starts;
+    if (s.length === 0 || ip < s[0]!) return EMPTY_IDS;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid]! <= ip) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.ids.subarray(this.offsets[lo]!, this.offsets[lo + 1]!);
+  }
+}
+
+const EMPTY_IDS = new Int32Array(0);
+/** An IP-only rule whose narrower side covers more than this many addresses is not indexed. */
+const IPONLY_INDEX_MAX = 1 << 24;
+
+class TxGroup {
+  always: Int32Array = new Int32Array(0);
+  prefilters: TxPrefilter[] = [];
+}
+
+const PROTO_CLASSES = 4; // tcp, udp, icmp, other
+function protoClass(proto: number): number {
+  return proto === 6 ? 0 : proto === 17 ? 1 : proto === 1 || proto === 58 ? 2 : 3;
+}
+
+const ACTION_ORDER: Record<string, number> = {
+  pass: 0,
+  drop: 1,
+  reject: 2,
+  rejectsrc: 2,
+  rejectdst: 2,
+  rejectboth: 2,
+  alert: 3,
+};
+
+const BUFFER_SIDE: Record<BufferDir, number> = { ts: 1, tc: 2, both: 3 };
+
+export class Detector {
+  readonly rules: CompiledRule[];
+  private readonly env: DetectorEnv;
+  private readonly pktGroups: RuleGroup[] = [];
+  /** IP-only rules per protocol class: indexed by source and by destination, plus the rest. */
+  private readonly ipSrc: IpIndex[] = [];
+  private readonly ipDst: IpIndex[] = [];
+  private readonly ipRest: Int32Array[] = [];
+  /** Other rules without a payload fast pattern but with a narrow address side, indexed like IP-only rules (checked every packet). */
+  private readonly pfSrc: IpIndex[] = [];
+  private readonly pfDst: IpIndex[] = [];
+  /** Every IP-only rule per protocol class (IPv6 packets). */
+  private readonly ipAll: Int32Array[] = [];
+  /** Per slot: IP-only rules already inspected in direction 0 (bit 0) / 1 (bit 1), as Suricata does once per flow direction. */
+  private readonly ipDone: Uint8Array;
+  private readonly ipCand: Int32Array;
+  private readonly merged: Int32Array;
+  /** Per scope and side (0 to server, 1 to client). */
+  private readonly txGroups = new Map<string, TxGroup>();
+  private readonly st = new InspectState();
+  private readonly seen: Uint32Array;
+  private gen = 0;
+  private readonly hits: Int32Array;
+  private readonly cand: Int32Array;
+  private readonly flowbits = new Map<number, Set<string>>();
+  private readonly flowints = new Map<number, Map<string, number>>();
+  /** Payload bytes per slot and direction (stream_size). */
+  private readonly streamBytes = new Map<number, [number, number]>();
+  private readonly xbits = new Map<string, number>();
+  /** Some rule uses stream_size (otherwise the per-flow byte counts are not kept). */
+  private readonly trackStreamBytes: boolean;
+  private readonly rate = new RateTracker();
+  private readonly alertMax: number;
+  private readonly words = new Uint32Array(8);
+  /** Alerts raised, by sid. */
+  alertCount = 0;
+  /** Rules evaluated in full (after prefilter), for benchmarks. */
+  evaluated = 0;
+
+  constructor(rules: CompiledRule[], env: DetectorEnv) {
+    const order = rules
+      .map((r, i) => ({ r, i }))
+      .sort(
+        (a, b) =>
+          (ACTION_ORDER[a.r.action] ?? 3) - (ACTION_ORDER[b.r.action] ?? 3) ||
+          flowbitRank(a.r) - flowbitRank(b.r) ||
+          a.i - b.i,
+      );
+    this.rules = order.map((o, id) => {
+      o.r.id = id;
+      return o.r;
+    });
+    this.env = env;
+    this.alertMax = env.packetAlertMax ?? 15;
+    const n = this.rules.length;
+    this.seen = new Uint32Array(Math.max(1, n));
+    // Room for hits of several buffers before they are merged (compacted when it fills up).
+    this.hits = new Int32Array(8 * n + 1024);
+    this.cand = new Int32Array(Math.max(1, n));
+    this.ipDone = new Uint8Array(env.slotCapacity);
+    this.trackStreamBytes = this.rules.some((r) => r.checks.some((c) => c.k === 'stream_size'));
+    // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
+    this.ipCand = new Int32Array(3 * n + 1);
+    this.merged = new Int32Array(n + 1);
+    this.buildPacketGroups();
+    this.buildTxGroups();
+  }
+
+  private buildPacketGroups(): void {
+    for (let c = 0; c < PROTO_CLASSES; c++) {
+      const g = new RuleGroup();
+      const always: number[] = [];
+      const ipRules: CompiledRule[] = [];
+      const pfSrc: { ranges: number[]; rule: number }[] = [];
+      const pfDst: { ranges: number[]; rule: number }[] = [];
+      const b = new MpmBuilder();
+      const patRule: number[] = [];
+      for (const r of this.rules) {
+        if (r.scope !== 'pkt') continue;
+        if (r.proto !== 0 && protoClass(r.proto) !== c) continue;
+        if (r.icmp && c !== 2) continue;
+        if (r.appProtos !== null && c === 2) continue;
+        if (r.ipOnly) {
+          ipRules.push(r);
+          continue;
+        }
+        const fp = r.fast;
+        if (fp !== null && r.progs[fp.prog]!.buffer === 'payload' && r.progs[fp.prog]!.transforms.length === 0) {
+          b.add(fp.pat.subarray(0, 255), patRule.length);
+          patRule.push(r.id);
+        } else {
+          const cs = coverage(r.srcV4);
+          const cd = coverage(r.dstV4);
+          if (!r.bidir && r.scope === 'pkt' && Math.min(cs, cd) <= IPONLY_INDEX_MAX) {
+            if (cs <= cd) pfSrc.push({ ranges: r.srcV4, rule: r.id });
+            else pfDst.push({ ranges: r.dstV4, rule: r.id });
+          } else always.push(r.id);
+        }
+      }
+      g.always = Int32Array.from(always);
+      this.pfSrc.push(IpIndex.build(pfSrc));
+      this.pfDst.push(IpIndex.build(pfDst));
+      if (patRule.length > 0) {
+        g.mpm = b.build();
+        g.patRule = Int32Array.from(patRule);
+      }
+      this.pktGroups.push(g);
+      const bySrc: { ranges: number[]; rule: number }[] = [];
+      const byDst: { ranges: number[]; rule: number }[] = [];
+      const rest: number[] = [];
+      for (const r of ipRules) {
+        // Bidirectional rules match either orientation: index both sides' union is not narrower, keep them in rest.
+        const cs = coverage(r.srcV4);
+        const cd = coverage(r.dstV4);
+        if (r.bidir || Math.min(cs, cd) > IPONLY_INDEX_MAX) rest.push(r.id);
+        else if (cs <= cd) bySrc.push({ ranges: r.srcV4, rule: r.id });
+        else byDst.push({ ranges: r.dstV4, rule: r.id });
+      }
+      this.ipSrc.push(IpIndex.build(bySrc));
+      this.ipDst.push(IpIndex.build(byDst));
+      this.ipRest.push(Int32Array.from(rest));
+      this.ipAll.push(Int32Array.from(ipRules.map((r) => r.id)));
+    }
+  }
+
+  /** IP-only candidates for packet i (once per flow direction), sorted and unique, into ipCand. */
+  private ipOnlyCandidates(c: number, dec: DecodedBatch, i: number): number {
+    const slot = dec.flowSlot[i]!;
+    let due = true;
+    if (slot >= 0) {
+      const bit = 1 << (dec.flowDir[i]! & 1);
+      if ((this.ipDone[slot]! & bit) !== 0) due = false;
+      else this.ipDone[slot] = this.ipDone[slot]! | bit;
+    }
+    const out = this.ipCand;
+    let n = 0;
+    if (dec.ipVer[i] === 6) {
+      // IPv6: the address indexes are IPv4 only; check every indexed rule.
+      if (due) for (const id of this.ipAll[c]!) out[n++] = id;
+      for (const x of [this.pfSrc[c]!.ids, this.pfDst[c]!.ids]) for (let k = 0; k < x.length; k++) out[n++] = x[k]!;
+      if (n > 1) n = uniqueSorted(out, n);
+      return n;
+    }
+    const ps = this.pfSrc[c]!.lookup(dec.src[i * 4]! >>> 0);
+    for (let k = 0; k < ps.length; k++) out[n++] = ps[k]!;
+    const pd = this.pfDst[c]!.lookup(dec.dst[i * 4]! >>> 0);
+    for (let k = 0; k < pd.length; k++) out[n++] = pd[k]!;
+    if (!due) {
+      if (n > 1) n = uniqueSorted(out, n);
+      return n;
+    }
+    const rest = this.ipRest[c]!;
+    for (let k = 0; k < rest.length; k++) out[n++] = rest[k]!;
+    const a = this.ipSrc[c]!.lookup(dec.src[i * 4]! >>> 0);
+    for (let k = 0; k < a.length; k++) out[n++] = a[k]!;
+    const b = this.ipDst[c]!.lookup(dec.dst[i * 4]! >>> 0);
+    for (let k = 0; k < b.length; k++) out[n++] = b[k]!;
+    if (n > 1) n = uniqueSorted(out, n);
+    return n;
+  }
+
+  private buildTxGroups(): void {
+    for (const scope of ['http', 'dns', 'tls', 'ssh', 'smtp']) {
+      for (let side = 0; side < 2; side++) {
+        const g = new TxGroup();
+        const always: number[] = [];
+        const byKey = new Map<string, { prog: BufferProg; b: MpmBuilder; patRule: number[] }>();
+        for (const r of this.rules) {
+          if (r.scope !== scope) continue;
+          if ((BUFFER_SIDE[r.txDir] & (side === 0 ? 1 : 2)) === 0) continue;
+          const fp = r.fast;
+          const prog = fp === null ? null : r.progs[fp.prog]!;
+          if (
+            fp === null ||
+            prog === null ||
+            prog.buffer === 'base64_data' ||
+            (BUFFER_SIDE[BUFFERS[prog.buffer]!.dir] & (side === 0 ? 1 : 2)) === 0
+          ) {
+            always.push(r.id);
+            continue;
+          }
+          const key = prog.buffer + '|' + JSON.stringify(prog.transforms);
+          let e = byKey.get(key);
+          if (e === undefined) {
+            e = { prog, b: new MpmBuilder(), patRule: [] };
+            byKey.set(key, e);
+          }
+          e.b.add(fp.pat.subarray(0, 255), e.patRule.length);
+          e.patRule.push(r.id);
+        }
+        g.always = Int32Array.from(always);
+        for (const e of byKey.values())
+          g.prefilters.push({
+            buffer: e.prog.buffer,
+            transforms: e.prog.transforms,
+            mpm: e.b.build(),
+            patRule: Int32Array.from(e.patRule),
+          });
+        this.txGroups.set(`${scope}/${side}`, g);
+      }
+    }
+  }
+
+  /** Forget a flow's state (its slot is about to be reused). */
+  release(slot: number): void {
+    if (slot < this.ipDone.length) this.ipDone[slot] = 0;
+    this.flowbits.delete(slot);
+    this.flowints.delete(slot);
+    this.streamBytes.delete(slot);
+  }
+
+  // ---- packets ---------------------------------------------------------------------------------
+
+  /** Run packet rules on packet i of the batch. `pcapCnt` is its 1-based number in the capture. */
+  packet(pkts: PacketBatch, dec: DecodedBatch, i: number, pcapCnt: number): void {
+    const ipVer = dec.ipVer[i]!;
+    if (ipVer === 0) return;
+    const proto = dec.proto[i]!;
+    const slot = dec.flowSlot[i]!;
+    const payLen = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
+    if (this.trackStreamBytes && slot >= 0 && payLen > 0) {
+      let sb = this.streamBytes.get(slot);
+      if (sb === undefined) {
+        sb = [0, 0];
+        this.streamBytes.set(slot, sb);
+      }
+      const d = dec.flowDir[i]! & 1;
+      sb[d] = sb[d]! + payLen;
+    }
+    const g = this.pktGroups[protoClass(proto)]!;
+    let nc: number;
+    const cand = this.cand;
+    let payload: Buffer | null = null;
+    if (g.mpm !== null && payLen > 0) {
+      const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+      payload = Buffer.from(src.buffer, src.byteOffset + dec.payOff[i]!, payLen);
+      const gen = this.nextGen();
+      const n = g.mpm.scan(payload, 0, payLen, this.hits, this.seen, gen);
+      nc = this.merge(g.always, g.patRule, n);
+    } else {
+      const a = g.always;
+      for (let k = 0; k < a.length; k++) cand[k] = a[k]!;
+      nc = a.length;
+    }
+    const ni = this.ipOnlyCandidates(protoClass(proto), dec, i);
+    if (ni > 0) nc = this.mergeInto(nc, ni);
+    if (nc === 0) return;
+    let alerts = 0;
+    const tsUs = pkts.tsUs[i]!;
+    for (let k = 0; k < nc; k++) {
+      const r = this.rules[cand[k]!]!;
+      this.evaluated++;
+      if (!this.matchPacket(r, pkts, dec, i, payload)) continue;
+      // Post-match actions (flowbits, ...) apply at once, so later rules of this packet see them.
+      if (!this.postMatch(r, slot, tsUs, dec, i, null)) continue;
+      if (r.action === 'pass') break;
+      if (r.noalert || alerts >= this.alertMax) continue;
+      alerts++;
+      this.raisePacket(r, pkts, dec, i, pcapCnt);
+    }
+  }
+
+  /** cand[0, nc) ∪ ipCand[0, ni), both sorted, into cand; returns the new count. */
+  private mergeInto(nc: number, ni: number): number {
+    const a = this.cand;
+    const b = this.ipCand;
+    const m = this.merged;
+    let x = 0;
+    let y = 0;
+    let n = 0;
+    while (x < nc || y < ni) {
+      let v: number;
+      if (y >= ni || (x < nc && a[x]! <= b[y]!)) {
+        v = a[x++]!;
+        if (y < ni && b[y] === v) y++;
+      } else v = b[y++]!;
+      m[n++] = v;
+    }
+    a.set(m.subarray(0, n));
+    return n;
+  }
+
+  private nextGen(): number {
+    this.gen = (this.gen + 1) >>> 0;
+    if (this.gen === 0) {
+      this.seen.fill(0);
+      this.gen = 1;
+    }
+    return this.gen;
+  }
+
+  /** Candidates = always ∪ rules of the MPM hits, sorted by rule id, into this.cand. */
+  private merge(always: Int32Array, patRule: Int32Array, nHits: number): number {
+    const hits = this.hits;
+    for (let k = 0; k < nHits; k++) hits[k] = patRule[hits[k]!]!;
+    const h = hits.subarray(0, nHits).sort();
+    const cand = this.cand;
+    let a = 0;
+    let b = 0;
+    let n = 0;
+    while (a < always.length || b < h.length) {
+      if (b >= h.length || (a < always.length && always[a]! < h[b]!)) cand[n++] = always[a++]!;
+      else {
+        const v = h[b++]!;
+        if (n === 0 || cand[n - 1] !== v) cand[n++] = v;
+      }
+    }
+    return n;
+  }
+
+  private headerMatch(
+    r: CompiledRule,
+    v6: boolean,
+    w: Uint32Array,
+    sp: number,
+    dp: number,
+    hasPorts: boolean,
+  ): boolean {
+    if (this.oriented(r, v6, w, 0, 4, sp, dp, hasPorts)) return true;
+    return r.bidir && this.oriented(r, v6, w, 4, 0, dp, sp, hasPorts);
+  }
+
+  private oriented(
+    r: CompiledRule,
+    v6: boolean,
+    w: Uint32Array,
+    so: number,
+    do_: number,
+    sp: number,
+    dp: number,
+    hasPorts: boolean,
+  ): boolean {
+    if (r.src !== null && !r.src(v6, w, so)) return false;
+    if (r.dst !== null && !r.dst(v6, w, do_)) return false;
+    if (r.sp !== null && (!hasPorts || !r.sp(sp))) return false;
+    if (r.dp !== null && (!hasPorts || !r.dp(dp))) return false;
+    return true;
+  }
+
+  private appOk(r: CompiledRule, slot: number): boolean {
+    if (r.appProtos === null && r.appChecks.length === 0) return true;
+    const ap = slot >= 0 ? this.env.appProtoOf(slot) : '';
+    if (r.appProtos !== null && !r.appProtos.includes(ap)) return false;
+    for (const c of r.appChecks) {
+      // Suricata evaluates app-layer-protocol once detection concluded ('unknown' asks for the opposite).
+      if (c.proto === 'unknown') {
+        if (ap !== '') return false;
+        continue;
+      }
+      if (ap === '') return false;
+      if ((ap === c.proto) === c.negated) return false;
+    }
+    return true;
+  }
+
+  private matchPacket(
+    r: CompiledRule,
+    pkts: PacketBatch,
+    dec: DecodedBatch,
+    i: number,
+    payload: Buffer | null,
+  ): boolean {
+    const proto = dec.proto[i]!;
+    if (r.proto !== 0 && r.proto !== proto && !(r.icmp && proto === 58)) return false;
+    const v6 = dec.ipVer[i] === 6;
+    const w = this.words;
+    for (let k = 0; k < 4; k++) {
+      w[k] = dec.src[i * 4 + k]!;
+      w[4 + k] = dec.dst[i * 4 + k]!;
+    }
+    const hasPorts = proto === 6 || proto === 17 || proto === 132;
+    if (!this.headerMatch(r, v6, w, dec.sport[i]!, dec.dport[i]!, hasPorts)) return false;
+    const slot = dec.flowSlot[i]!;
+    const f = r.flow;
+    if (f !== 0) {
+      const dir = dec.flowDir[i]!;
+      if (f & FLOW_TO_SERVER && (slot < 0 || dir !== 0)) return false;
+      if (f & FLOW_TO_CLIENT && (slot < 0 || dir !== 1)) return false;
+      const est = slot >= 0 && (dec.flowFlags[i]! & FFLAG.ESTABLISHED) !== 0;
+      if (f & FLOW_ESTABLISHED && !est) return false;
+      if (f & FLOW_NOT_ESTABLISHED && est) return false;
+      const frag = (dec.layers[i]! & LAYER.REASSEMBLED) !== 0;
+      if (f & FLOW_ONLY_FRAG && !frag) return false;
+      if (f & FLOW_NO_FRAG && frag) return false;
+      void FLOW_STATELESS;
+    }
+    if (!this.appOk(r, slot)) return false;
+    for (const c of r.checks) if (!this.check(c, pkts, dec, i)) return false;
+    if (!this.flowbitsOk(r, slot)) return false;
+    if (!this.flowintsOk(r, slot)) return false;
+    if (!this.xbitsOk(r, dec, i, pkts.tsUs[i]!)) return false;
+    if (r.progs.length > 0) {
+      const st = this.st;
+      st.reset();
+      for (const g of r.progs) {
+        let buf: Buffer | null;
+        if (g.buffer === 'base64_data') buf = st.b64;
+        else
+          buf =
+            g.buffer === 'payload'
+              ? (payload ?? this.payloadOf(pkts, dec, i))
+              : this.headerBuffer(g.buffer, pkts, dec, i);
+        if (buf === null) return false;
+        if (g.transforms.length > 0) buf = applyTransforms(buf, g.transforms);
+        if (!inspect(g.ops, 0, buf, 0, st)) return false;
+      }
+    }
+    return true;
+  }
+
+  private payloadOf(pkts: PacketBatch, dec: DecodedBatch, i: number): Buffer | null {
+    const len = dec.payLen[i]!;
+    if (len <= 0) return null;
+    const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+    return Buffer.from(src.buffer, src.byteOffset + dec.payOff[i]!, len);
+  }
+
+  private headerBuffer(name: string, pkts: PacketBatch, dec: DecodedBatch, i: number): Buffer | null {
+    const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+    const l3 = dec.l3Off[i]!;
+    const l4 = dec.l4Off[i]!;
+    const v = dec.ipVer[i]!;
+    const proto = dec.proto[i]!;
+    const at = (off: number, len: number): Buffer | null =>
+      off < 0 || len <= 0 ? null : Buffer.from(src.buffer, src.byteOffset + off, len);
+    switch (name) {
+      case 'ipv4.hdr':
+        return v === 4 ? at(l3, dec.ipHdrLen[i]!) : null;
+      case 'ipv6.hdr':
+        return v === 6 ? at(l3, 40) : null;
+      case 'tcp.hdr':
+        return proto === 6 ? at(l4, dec.l4HdrLen[i]!) : null;
+      case 'udp.hdr':
+        return proto === 17 ? at(l4, 8) : null;
+      case 'icmpv4.hdr':
+        return proto === 1 ? at(l4, 8) : null;
+      case 'icmpv6.hdr':
+        return proto === 58 ? at(l4, 8) : null;
+      default:
+        return null;
+    }
+  }
+
+  private check(c: PacketCheck, pkts: PacketBatch, dec: DecodedBatch, i: number): boolean {
+    switch (c.k) {
+      case 'flags': {
+        if (dec.proto[i] !== 6) return false;
+        const fl = dec.tcpFlags[i]! & ~c.ignored & 0xff;
+        return flagTest(c.modifier, fl, c.bits);
+      }
+      case 'fragbits': {
+        if (dec.ipVer[i] !== 4) return false;
+        const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+        const b = src[dec.l3Off[i]! + 6]! >> 5;
+        // Header bits: reserved (4), DF (2), MF (1); rule bits: M=1, D=2, R=4.
+        const fb = ((b & 1) !== 0 ? 1 : 0) | ((b & 2) !== 0 ? 2 : 0) | ((b & 4) !== 0 ? 4 : 0);
+        return flagTest(c.modifier, fb & ~c.ignored, c.bits);
+      }
+      case 'cmp': {
+        const x = this.field(c.field, pkts, dec, i);
+        return x !== null && compareU(c.op, x, c.a, c.b);
+      }
+      case 'ip_proto': {
+        const p = dec.proto[i]!;
+        return c.op === '!' ? p !== c.proto : c.op === '<' ? p < c.proto : c.op === '>' ? p > c.proto : p === c.proto;
+      }
+      case 'sameip': {
+        for (let k = 0; k < 4; k++) if (dec.src[i * 4 + k] !== dec.dst[i * 4 + k]) return false;
+        return true;
+      }
+      case 'ipopts':
+        return hasIpOption(dec.bufSel[i] === 1 ? dec.alt : pkts.buf, dec, i, c.opt);
+      case 'stream_size': {
+        const slot = dec.flowSlot[i]!;
+        if (slot < 0 || dec.proto[i] !== 6) return false;
+        const sb = this.streamBytes.get(slot) ?? [0, 0];
+        const cmp = (x: number): boolean => compareStream(c.op, x, c.value);
+        if (c.side === 'client') return cmp(sb[0]);
+        if (c.side === 'server') return cmp(sb[1]);
+        if (c.side === 'both') return cmp(sb[0]) && cmp(sb[1]);
+        return cmp(sb[0]) || cmp(sb[1]);
+      }
+    }
+  }
+
+  private field(f: string, pkts: PacketBatch, dec: DecodedBatch, i: number): number | null {
+    const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+    const proto = dec.proto[i]!;
+    const isIcmp = proto === 1 || proto === 58;
+    const l3 = dec.l3Off[i]!;
+    const l4 = dec.l4Off[i]!;
+    switch (f) {
+      case 'dsize':
+        return dec.payLen[i]! < 0 ? 0 : dec.payLen[i]!;
+      case 'ttl':
+        return dec.ttl[i]!;
+      case 'itype':
+        return isIcmp ? dec.icmpType[i]! : null;
+      case 'icode':
+        return isIcmp ? dec.icmpCode[i]! : null;
+      case 'icmp_id':
+      case 'icmp_seq': {
+        if (!isIcmp || l4 < 0) return null;
+        const t = dec.icmpType[i]!;
+        // Echo, timestamp, information and address-mask messages carry an id and sequence.
+        const ok4 = proto === 1 && [0, 8, 13, 14, 15, 16, 17, 18].includes(t);
+        const ok6 = proto === 58 && (t === 128 || t === 129);
+        if (!ok4 && !ok6) return null;
+        const at = l4 + (f === 'icmp_id' ? 4 : 6);
+        return at + 2 <= src.length ? src.readUInt16BE(at) : null;
+      }
+      case 'tcp.mss':
+        return proto === 6 && dec.tcpMss[i]! > 0 ? dec.tcpMss[i]! : null;
+      case 'tos':
+        return dec.ipVer[i] === 4 ? src[l3 + 1]! : null;
+      case 'id':
+        return dec.ipVer[i] === 4 ? src.readUInt16BE(l3 + 4) : null;
+      case 'window':
+        return proto === 6 ? dec.tcpWin[i]! : null;
+      case 'seq':
+        return proto === 6 ? dec.tcpSeq[i]! : null;
+      case 'ack':
+        return proto === 6 ? dec.tcpAck[i]! : null;
+      case 'fragoffset':
+        return dec.ipVer[i] === 4 ? src.readUInt16BE(l3 + 6) & 0x1fff : null;
+      default:
+        return null;
+    }
+  }
+
+  // ---- flow state --------------------------------------------------------------------------------
+
+  private flowbitsOk(r: CompiledRule, slot: number): boolean {
+    if (r.flowbitChecks.length === 0) return true;
+    if (slot < 0) return false;
+    const bits = this.flowbits.get(slot);
+    for (const c of r.flowbitChecks) {
+      const isSet = (n: string): boolean => bits !== undefined && bits.has(n);
+      const want = c.cmd === 'isset';
+      const ok = c.any ? c.names.some((n) => isSet(n) === want) : c.names.every((n) => isSet(n) === want);
+      if (c.any && !want) {
+        // isnotset a|b: true when at least one of them is not set.
+        if (!c.names.some((n) => !isSet(n))) return false;
+        continue;
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  private flowintsOk(r: CompiledRule, slot: number): boolean {
+    if (r.flowints.length === 0) return true;
+    if (slot < 0) return false;
+    const vars = this.flowints.get(slot);
+    for (const f of r.flowints) {
+      const cur = vars?.get(f.name);
+      switch (f.op) {
+        case 'isset':
+          if (cur === undefined) return false;
+          continue;
+        case 'notset':
+        case 'isnotset':
+          if (cur !== undefined) return false;
+          continue;
+        case '==':
+        case '!=':
+        case '<':
+        case '<=':
+        case '>':
+        case '>=': {
+          if (cur === undefined) return false;
+          const v = typeof f.value === 'number' ? f.value : vars?.get(String(f.value));
+          if (v === undefined) return false;
+          if (!compareStream(f.op === '==' ? '=' : f.op, cur, v)) return false;
+          continue;
+        }
+        default:
+          continue;
+      }
+    }
+    return true;
+  }
+
+  private xbitKey(name: string, track: string, srcIp: string, dstIp: string): string {
+    return track === 'ip_src'
+      ? `${name}/s/${srcIp}`
+      : track === 'ip_dst'
+        ? `${name}/d/${dstIp}`
+        : `${name}/p/${srcIp < dstIp ? srcIp + '|' + dstIp : dstIp + '|' + srcIp}`;
+  }
+
+  private xbitsOk(
+    r: CompiledRule,
+    dec: DecodedBatch | null,
+    i: number,
+    tsUs: number,
+    tuple?: { src: string; dst: string },
+  ): boolean {
+    if (r.xbits.length === 0) return true;
+    const ips = tuple ?? this.ipsOf(dec!, i);
+    for (const x of r.xbits) {
+      if (x.cmd !== 'isset' && x.cmd !== 'isnotset') continue;
+      const exp = this.xbits.get(this.xbitKey(x.name, x.track, ips.src, ips.dst));
+      const isSet = exp !== undefined && exp >= tsUs;
+      if (isSet !== (x.cmd === 'isset')) return false;
+    }
+    return true;
+  }
+
+  private ipsOf(dec: DecodedBatch, i: number): { src: string; dst: string } {
+    const v = dec.ipVer[i]!;
+    const w = this.words;
+    for (let k = 0; k < 4; k++) {
+      w[k] = dec.src[i * 4 + k]!;
+      w[4 + k] = dec.dst[i * 4 + k]!;
+    }
+    return { src: formatIp(v, w, 0), dst: formatIp(v, w, 4) };
+  }
+
+  /**
+   * After a rule matched: detection_filter (a match condition), then flowbit / flowint / xbit
+   * actions, then threshold (an alert filter). False when the alert is not to be raised.
+   */
+  private postMatch(
+    r: CompiledRule,
+    slot: number,
+    tsUs: number,
+    dec: DecodedBatch | null,
+    i: number,
+    tuple: { src: string; dst: string; flowId: number } | null,
+  ): boolean {
+    const needIps = r.detectionFilter !== null || r.threshold !== null || r.xbits.length > 0;
+    const ips = needIps ? (tuple ?? this.ipsOf(dec!, i)) : null;
+    const flowId = tuple?.flowId ?? (slot >= 0 ? this.env.flowIdOf(slot) : 0);
+    if (
+      r.detectionFilter !== null &&
+      !this.rate.detectionFilter(r.id, r.detectionFilter, ips!.src, ips!.dst, flowId, tsUs)
+    )
+      return false;
+    if (slot >= 0) {
+      for (const a of r.flowbitActions) {
+        let bits = this.flowbits.get(slot);
+        if (bits === undefined) {
+          bits = new Set();
+          this.flowbits.set(slot, bits);
+        }
+        for (const n of a.names) {
+          if (a.cmd === 'set') bits.add(n);
+          else if (a.cmd === 'unset') bits.delete(n);
+          else if (a.cmd === 'toggle') {
+            if (bits.has(n)) bits.delete(n);
+            else bits.add(n);
+          }
+        }
+      }
+      for (const f of r.flowints) {
+        if (f.op !== '=' && f.op !== '+' && f.op !== '-') continue;
+        let vars = this.flowints.get(slot);
+        if (vars === undefined) {
+          vars = new Map();
+          this.flowints.set(slot, vars);
+        }
+        const v = typeof f.value === 'number' ? f.value : vars.get(String(f.value));
+        if (v === undefined) continue;
+        // An unset variable counts as 0 for + and - (Suricata initialises it).
+        const cur = vars.get(f.name) ?? 0;
+        if (f.op === '=') vars.set(f.name, v);
+        else vars.set(f.name, f.op === '+' ? cur + v : cur - v);
+      }
+    }
+    for (const x of r.xbits) {
+      if (x.cmd === 'isset' || x.cmd === 'isnotset') continue;
+      const key = this.xbitKey(x.name, x.track, ips!.src, ips!.dst);
+      const cur = this.xbits.get(key);
+      const isSet = cur !== undefined && cur >= tsUs;
+      const set = x.cmd === 'set' || (x.cmd === 'toggle' && !isSet);
+      if (set) this.xbits.set(key, tsUs + (x.expire ?? 3600) * 1e6);
+      else this.xbits.delete(key);
+    }
+    if (r.threshold !== null && !this.rate.threshold(r.id, r.threshold, ips!.src, ips!.dst, flowId, tsUs)) return false;
+    return true;
+  }
+
+  /** threshold.config suppress by address: src words at 0, dst at 4 in this.words. */
+  private suppressed(r: CompiledRule, v6: boolean): boolean {
+    for (const s of r.suppress) {
+      const w = this.words;
+      const hitSrc = s.match === null || s.match(v6, w, 0);
+      const hitDst = s.match === null || s.match(v6, w, 4);
+      if (s.track === 'by_dst' ? hitDst : s.track === 'by_either' ? hitSrc || hitDst : hitSrc) return true;
+    }
+    return false;
+  }
+
+  private raisePacket(r: CompiledRule, pkts: PacketBatch, dec: DecodedBatch, i: number, pcapCnt: number): void {
+    const v = dec.ipVer[i]!;
+    const w = this.words;
+    for (let k = 0; k < 4; k++) {
+      w[k] = dec.src[i * 4 + k]!;
+      w[4 + k] = dec.dst[i * 4 + k]!;
+    }
+    if (r.suppress.length > 0 && this.suppressed(r, v === 6)) return;
+    const slot = dec.flowSlot[i]!;
+    if (slot >= 0) this.env.markAlerted(slot);
+    this.alertCount++;
+    this.env.onAlert({
+      kind: 'alert',
+      tsUs: pkts.tsUs[i]!,
+      pcapCnt,
+      flowId: slot >= 0 ? this.env.flowIdOf(slot) : 0,
+      srcIp: formatIp(v, w, 0),
+      dstIp: formatIp(v, w, 4),
+      srcPort: dec.sport[i]!,
+      dstPort: dec.dport[i]!,
+      proto: dec.proto[i]!,
+      ipVer: v,
+      direction: slot >= 0 && dec.flowDir[i] === 1 ? 'to_client' : 'to_server',
+      appProto: slot >= 0 ? appProtoName(this.env.appProtoOf(slot)) : '',
+      ...ruleFields(r),
+      ...(slot >= 0 ? { flow: this.env.countersOf(slot) } : {}),
+      ...(dec.vlan[i]! !== 0 ? { vlan: vlanList(dec.vlan[i]!) } : {}),
+      ...this.captured(pkts, dec, i),
+    });
+  }
+
+  /** Copies of the frame and payload for EVE, when configured. */
+  private captured(
+    pkts: PacketBatch,
+    dec: DecodedBatch,
+    i: number,
+  ): Pick<AlertRecord, 'packet' | 'linkType' | 'payload'> {
+    const cap = this.env.capture;
+    if (cap === undefined || (!cap.packet && !cap.payload)) return {};
+    const out: Pick<AlertRecord, 'packet' | 'linkType' | 'payload'> = {};
+    if (cap.packet) {
+      const off = pkts.off[i]!;
+      out.packet = Buffer.from(pkts.buf.subarray(off, off + pkts.capLen[i]!));
+      out.linkType = pkts.linkType[i]!;
+    }
+    if (cap.payload) {
+      const p = this.payloadOf(pkts, dec, i);
+      out.payload = p === null ? Buffer.alloc(0) : Buffer.from(p);
+    }
+    return out;
+  }
+
+  // ---- transactions ------------------------------------------------------------------------------
+
+  /** Run transaction rules on an application-layer record (each side it has). */
+  tx(rec: AppRecord, pcapCnt = 0): void {
+    switch (rec.kind) {
+      case 'http':
+        this.txSide(rec, 'http', 0, pcapCnt);
+        if (rec.tx.responseStarted) this.txSide(rec, 'http', 1, pcapCnt);
+        return;
+      case 'dns':
+        this.txSide(rec, 'dns', rec.msg.flags.qr ? 1 : 0, pcapCnt);
+        return;
+      case 'tls':
+        this.txSide(rec, 'tls', 0, pcapCnt);
+        this.txSide(rec, 'tls', 1, pcapCnt);
+        return;
+      case 'ssh':
+        this.txSide(rec, 'ssh', 0, pcapCnt);
+        this.txSide(rec, 'ssh', 1, pcapCnt);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The buffer values of a record for one side (several for multi buffers), null when absent. */
+  private txBuffers(rec: AppRecord, name: string, side: number): Buffer[] | null {
+    const ts = side === 0;
+    switch (rec.kind) {
+      case 'http': {
+        const b = httpBuffer(rec.tx, name, ts);
+        return b === null ? null : [b];
+      }
+      case 'dns': {
+        if (name !== 'dns.query' || rec.msg.flags.qr) return null;
+        const q = rec.msg.questions.map((x) => Buffer.from(x.name, 'latin1'));
+        return q.length === 0 ? null : q;
+      }
+      case 'tls': {
+        const info = rec.info;
+        const str = (v: string | undefined): Buffer[] | null =>
+          v !== undefined && v !== '' ? [Buffer.from(v, 'latin1')] : null;
+        const cert = info.cert;
+        switch (name) {
+          case 'tls.sni':
+            return ts ? str(info.sni) : null;
+          case 'ja3.hash':
+            return ts ? str(info.ja3Hash) : null;
+          case 'ja3.string':
+            return ts ? str(info.ja3) : null;
+          case 'ja3s.hash':
+            return ts ? null : str(info.ja3sHash);
+          case 'tls.cert_subject':
+            return ts || cert === null ? null : str(cert.subject);
+          case 'tls.cert_issuer':
+            return ts || cert === null ? null : str(cert.issuer);
+          case 'tls.cert_serial':
+            return ts || cert === null ? null : str(cert.serial);
+          default:
+            // tls.certs needs the raw certificates, which the TLS parser does not keep.
+            return null;
+        }
+      }
+      case 'ssh': {
+        const b = ts ? rec.conn.client : rec.conn.server;
+        if (b === null) return null;
+        if (name === 'ssh.proto') return [Buffer.from(b.protoVersion, 'latin1')];
+        if (name === 'ssh.software') return [Buffer.from(b.softwareVersion, 'latin1')];
+        return null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  private txSide(rec: AppRecord, scope: string, side: number, pcapCnt: number): void {
+    const g = this.txGroups.get(`${scope}/${side}`);
+    if (g === undefined) return;
+    const cand = this.cand;
+    let nc = 0;
+    if (g.prefilters.length === 0) {
+      for (let k = 0; k < g.always.length; k++) cand[k] = g.always[k]!;
+      nc = g.always.length;
+    } else {
+      let nHits = 0;
+      const hits = this.hits;
+      for (const p of g.prefilters) {
+        const bufs = this.txBuffers(rec, p.buffer, side);
+        if (bufs === null) continue;
+        for (let b of bufs) {
+          if (p.transforms.length > 0) b = applyTransforms(b, p.transforms);
+          const out = hits.subarray(nHits);
+          // Pattern ids are per automaton: a fresh generation per scan keeps them apart.
+          const n = p.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen());
+          for (let k = 0; k < n; k++) out[k] = p.patRule[out[k]!]!;
+          nHits += n;
+          if (nHits > 4 * this.rules.length + 512) nHits = uniqueSorted(hits, nHits);
+        }
+      }
+      // Hits are already rule ids here; merge with the always list.
+      const h = hits.subarray(0, nHits).sort();
+      let a = 0;
+      let b = 0;
+      const always = g.always;
+      while (a < always.length || b < h.length) {
+        if (b >= h.length || (a < always.length && always[a]! < h[b]!)) cand[nc++] = always[a++]!;
+        else {
+          const v = h[b++]!;
+          if (nc === 0 || cand[nc - 1] !== v) cand[nc++] = v;
+        }
+      }
+    }
+    if (nc === 0) return;
+    const t = rec.flow;
+    const tuple = orient(t, side);
+    const v6 = t.srcIp.includes(':');
+    // The tuple's addresses as words, once; candidates' header checks read them from this.words.
+    if (!parseInto(tuple.srcIp, this.words, 0) || !parseInto(tuple.dstIp, this.words, 4)) return;
+    for (let k = 0; k < nc; k++) {
+      const r = this.rules[cand[k]!]!;
+      this.evaluated++;
+      if (!this.matchTx(r, rec, side, tuple, v6)) continue;
+      if (!this.postMatch(r, rec.slot, rec.tsUs, null, 0, { src: tuple.srcIp, dst: tuple.dstIp, flowId: t.flowId }))
+        continue;
+      if (r.action === 'pass') break;
+      if (r.noalert) continue;
+      if (
+        r.suppress.length > 0 &&
+        parseInto(tuple.srcIp, this.words, 0) &&
+        parseInto(tuple.dstIp, this.words, 4) &&
+        this.suppressed(r, v6)
+      )
+        continue;
+      this.env.markAlerted(rec.slot);
+      this.alertCount++;
+      this.env.onAlert({
+        kind: 'alert',
+        tsUs: rec.tsUs,
+        pcapCnt,
+        flowId: t.flowId,
+        srcIp: tuple.srcIp,
+        dstIp: tuple.dstIp,
+        srcPort: tuple.srcPort,
+        dstPort: tuple.dstPort,
+        proto: t.proto,
+        ipVer: v6 ? 6 : 4,
+        direction: side === 0 ? 'to_server' : 'to_client',
+        appProto: rec.kind,
+        ...ruleFields(r),
+        tx: rec,
+        flow: this.env.countersOf(rec.slot),
+      });
+    }
+  }
+
+  private matchTx(r: CompiledRule, rec: AppRecord, side: number, t: FlowTuple, v6: boolean): boolean {
+    if (r.proto !== 0 && r.proto !== t.proto) return false;
+    // this.words holds the tuple's addresses (parsed once per side in txSide).
+    if (!this.headerMatch(r, v6, this.words, t.srcPort, t.dstPort, true)) return false;
+    const f = r.flow;
+    if (f & FLOW_TO_SERVER && side !== 0) return false;
+    if (f & FLOW_TO_CLIENT && side !== 1) return false;
+    // A transaction on TCP implies an established session; a UDP query is the flow's first packet.
+    const est = t.proto === 6 || side === 1;
+    if (f & FLOW_ESTABLISHED && !est) return false;
+    if (f & FLOW_NOT_ESTABLISHED && est) return false;
+    if (!this.flowbitsOk(r, rec.slot)) return false;
+    if (!this.flowintsOk(r, rec.slot)) return false;
+    if (!this.xbitsOk(r, null, 0, rec.tsUs, { src: t.srcIp, dst: t.dstIp })) return false;
+    if (r.tlsVersions.length > 0) {
+      if (rec.kind !== 'tls') return false;
+      const info = rec.info;
+      const ver = side === 0 ? info.clientVersion : info.version >= 0 ? info.version : info.serverVersion;
+      if (!r.tlsVersions.includes(ver)) return false;
+    }
+    for (const c of r.sshChecks) {
+      const b = this.txBuffers(rec, c.field === 'proto' ? 'ssh.proto' : 'ssh.software', side);
+      if (b === null) return false;
+      const s = b[0]!.toString('latin1');
+      if (
+        c.field === 'proto'
+          ? !(s === c.value || (c.value === '2_compat' && (s === '2.0' || s === '1.99')))
+          : !s.startsWith(c.value)
+      )
+        return false;
+    }
+    const st = this.st;
+    st.reset();
+    for (const g of r.progs) {
+      if (g.buffer === 'base64_data') {
+        if (st.b64 === null || !inspect(g.ops, 0, st.b64, 0, st)) return false;
+        continue;
+      }
+      const bufs = this.txBuffers(rec, g.buffer, side);
+      if (bufs === null) return false;
+      let any = false;
+      for (let b of bufs) {
+        if (g.transforms.length > 0) b = applyTransforms(b, g.transforms);
+        st.vars.clear();
+        st.steps = 0;
+        if (inspect(g.ops, 0, b, 0, st)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return false;
+    }
+    return true;
+  }
+}
+
+function ruleFields(
+  r: CompiledRule,
+): Pick<
+  AlertRecord,
+  'action' | 'gid' | 'sid' | 'rev' | 'msg' | 'classtype' | 'category' | 'severity' | 'metadata' | 'target'
+> {
+  return {
+    action: r.action,
+    gid: r.gid,
+    sid: r.sid,
+    rev: r.rev,
+    msg: r.msg,
+    classtype: r.classtype,
+    category: r.category,
+    severity: r.priority,
+    metadata: r.metadata,
+    target: r.target,
+  };
+}
+
+/** Sort hits[0, n) and drop duplicates in place; returns the new length. */
+function uniqueSorted(hits: Int32Array, n: number): number {
+  const h = hits.subarray(0, n).sort();
+  let m = 0;
+  for (let k = 0; k < n; k++) if (m === 0 || h[m - 1] !== h[k]) h[m++] = h[k]!;
+  return m;
+}
+
+/** DecodedBatch.vlan (outer << 12 | inner) as EVE's list, outer first. */
+function vlanList(v: number): number[] {
+  const outer = v >>> 12;
+  const inner = v & 0xfff;
+  return outer !== 0 ? [outer, inner] : [inner];
+}
+
+function appProtoName(p: string): string {
+  return p === '' ? '' : p;
+}
+
+function orient(t: FlowTuple, side: number): FlowTuple {
+  return side === 0 ? t : { ...t, srcIp: t.dstIp, dstIp: t.srcIp, srcPort: t.dstPort, dstPort: t.srcPort };
+}
+
+/** Parse a formatted address into 4 words at `o`; false when it is not an address. */
+function parseInto(ip: string, w: Uint32Array, o: number): boolean {
+  if (!ip.includes(':')) {
+    const p = ip.split('.');
+    if (p.length !== 4) return false;
+    w[o] = ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+    w[o + 1] = 0;
+    w[o + 2] = 0;
+    w[o + 3] = 0;
+    return true;
+  }
+  const halves = ip.split('::');
+  const head = halves[0] === '' ? [] : halves[0]!.split(':');
+  const tail = halves.length > 1 && halves[1] !== '' ? halves[1]!.split(':') : [];
+  const groups = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  if (groups.length !== 8) return false;
+  for (let k = 0; k < 4; k++)
+    w[o + k] = ((parseInt(groups[2 * k]!, 16) << 16) | parseInt(groups[2 * k + 1]!, 16)) >>> 0;
+  return true;
+}
+
+function flagTest(modifier: string, have: number, want: number): boolean {
+  switch (modifier) {
+    case '+':
+      return (have & want) === want;
+    case '*':
+      return want === 0 ? true : (have & want) !== 0;
+    case '!':
+      return (have & want) === 0;
+    default:
+      return have === want;
+  }
+}
+
+function compareStream(op: string, x: number, v: number): boolean {
+  switch (op) {
+    case '>':
+      return x > v;
+    case '<':
+      return x < v;
+    case '=':
+      return x === v;
+    case '!=':
+      return x !== v;
+    case '>=':
+      return x >= v;
+    case '<=':
+      return x <= v;
+    default:
+      return false;
+  }
+}
+
+const IPOPT_CODES: Record<string, number> = {
+  eol: 0,
+  nop: 1,
+  rr: 7,
+  ts: 68,
+  sec: 130,
+  esec: 133,
+  lsrr: 131,
+  ssrr: 137,
+  satid: 136,
+};
+
+function hasIpOption(buf: Uint8Array, dec: DecodedBatch, i: number, opt: string): boolean {
+  if (dec.ipVer[i] !== 4) return false;
+  const l3 = dec.l3Off[i]!;
+  const hl = dec.ipHdrLen[i]!;
+  let p = l3 + 20;
+  const end = l3 + hl;
+  while (p < end) {
+    const t = buf[p]!;
+    if (opt === 'any' || IPOPT_CODES[opt] === t) return true;
+    if (t === 0) break;
+    if (t === 1) {
+      p++;
+      continue;
+    }
+    const l = buf[p + 1] ?? 0;
+    if (l < 2) break;
+    p += l;
+  }
+  return false;
+}
