@@ -113,7 +113,16 @@ const PROBE_BUFFER = 64;
 export const APP_PROTO_NAMES = ['', 'http', 'failed', 'dns', 'tls', 'ssh', 'ftp', 'smtp'] as const;
 
 export class AppLayer {
+  /** The flow's protocol (Suricata's final `f->alproto`): the first one detected on either direction. */
   private readonly proto: Uint8Array;
+  /**
+   * Per slot and direction (slot * 2 + dir): the protocol detected on that direction's first data
+   * (Suricata's alproto_ts / alproto_tc); P_NONE when its detection failed.
+   */
+  private readonly dirProto: Uint8Array;
+  /** Slot and directions (bit 0 to server, bit 1 to client) whose detection concluded in the current packet. */
+  private doneSlot = -1;
+  private doneBits = 0;
   private readonly http: (HttpConnection | undefined)[];
   private readonly probeBuf: (Buffer | undefined)[];
   /** DNS-over-TCP framing per slot and direction. */
@@ -145,6 +154,7 @@ export class AppLayer {
     opts: AppLayerOptions = {},
   ) {
     this.proto = new Uint8Array(slots);
+    this.dirProto = new Uint8Array(slots * 2);
     this.http = new Array<HttpConnection | undefined>(slots);
     this.probeBuf = new Array<Buffer | undefined>(slots * 2);
     this.dnsTcp = new Array<DnsTcpStream | undefined>(slots * 2);
@@ -174,14 +184,17 @@ export class AppLayer {
     if (p === P_NONE || p === P_HTTP) return;
     const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
     const off = dec.payOff[i]!;
+    const dir = dec.flowDir[i]! & 1;
     if (p === P_UNKNOWN) {
       if (!probeDns(buf, off, len, false)) {
         this.proto[slot] = P_NONE;
+        this.concluded(slot, dir, P_NONE);
         return;
       }
       this.proto[slot] = P_DNS;
+      this.concluded(slot, dir, P_DNS);
       this.flowsByProto.dns++;
-    }
+    } else if (this.dirProto[slot * 2 + dir] === P_UNKNOWN) this.concluded(slot, dir, p);
     const msg = parseDnsMessage(buf, off, len);
     if (isDnsError(msg)) {
       this.dnsErrors++;
@@ -193,6 +206,72 @@ export class AppLayer {
   /** The application protocol recognised on `slot` so far ('' while unknown, 'failed' when none). */
   protoOf(slot: number): string {
     return APP_PROTO_NAMES[this.proto[slot]!] ?? '';
+  }
+
+  /** The protocol detected on direction `dir` (0 to server) of `slot`: '' while unknown, 'failed' when detection failed. */
+  protoDirOf(slot: number, dir: number): string {
+    return APP_PROTO_NAMES[this.dirProto[slot * 2 + (dir & 1)]!] ?? '';
+  }
+
+  /** Forget which detections concluded: called before each packet's stream data is delivered. */
+  beginPacket(): void {
+    this.doneSlot = -1;
+    this.doneBits = 0;
+  }
+
+  /**
+   * Directions of `slot` whose protocol detection concluded (found or failed) during the current
+   * packet: bit 0 to server, bit 1 to client (Suricata's PKT_PROTO_DETECT_TS_DONE / TC_DONE).
+   */
+  detectDoneNow(slot: number): number {
+    return slot === this.doneSlot ? this.doneBits : 0;
+  }
+
+  private concluded(slot: number, dir: number, p: number): void {
+    this.dirProto[slot * 2 + dir] = p;
+    if (this.doneSlot !== slot) {
+      this.doneSlot = slot;
+      this.doneBits = 0;
+    }
+    this.doneBits |= 1 << dir;
+  }
+
+  /**
+   * Detection on a direction's first data when the flow's protocol is already known (from the
+   * other direction): records what this side speaks; a side nothing recognises inherits the
+   * flow's protocol, as Suricata continues with the other direction's parser.
+   */
+  private detectSecondSide(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
+    const d = dir === 0 ? 0 : 1;
+    let found = P_UNKNOWN;
+    let more = false;
+    const r = probeHttp(buf, off, len, d);
+    if (r === 'yes') found = P_HTTP;
+    else {
+      more = r === 'need_more';
+      const t = probeTls(buf, off, len);
+      if (t === 'yes') found = P_TLS;
+      else {
+        more ||= t === 'need_more';
+        const h = probeSsh(buf, off, len);
+        if (h === 'yes') found = P_SSH;
+        else {
+          more ||= h === 'need_more';
+          const m = probeSmtp(buf, off, len, d);
+          if (m === 'yes') found = P_SMTP;
+          else {
+            more ||= m === 'need_more';
+            const f = probeFtp(buf, off, len, d);
+            if (f === 'yes') found = P_FTP;
+            else more ||= f === 'need_more';
+          }
+        }
+      }
+    }
+    if (found === P_UNKNOWN && this.proto[slot] === P_DNS && len >= 14 && probeDns(buf, off, len, true)) found = P_DNS;
+    // A later chunk may still tell (no buffering: the flow's parser already has the bytes).
+    if (found === P_UNKNOWN && more && len < PROBE_BUFFER) return;
+    this.concluded(slot, dir, found === P_UNKNOWN ? this.proto[slot]! : found);
   }
 
   private emitDns(slot: number, dir: number, tsUs: number, msg: DnsMessage): void {
@@ -207,6 +286,8 @@ export class AppLayer {
 
   private data(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {
     const p = this.proto[slot]!;
+    if (p !== P_UNKNOWN && p !== P_NONE && this.dirProto[slot * 2 + dir] === P_UNKNOWN)
+      this.detectSecondSide(slot, dir, buf, off, len);
     if (p === P_HTTP) {
       this.feedHttp(slot, dir, buf, off, len);
       return;
@@ -232,6 +313,8 @@ export class AppLayer {
       return;
     }
     if (p === P_NONE) return;
+    // This direction's detection failed: wait for the other one (Suricata detects each side).
+    if (this.dirProto[slot * 2 + dir] === P_NONE) return;
     // Probe, with what an earlier short chunk left in this direction.
     const pending = this.probeBuf[slot * 2 + dir];
     let pb = buf;
@@ -252,6 +335,7 @@ export class AppLayer {
     if (m === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_SMTP;
+      this.concluded(slot, dir, P_SMTP);
       this.flowsByProto.smtp++;
       this.smtp[slot] = new SmtpConnection({
         onTransaction: (tx) => this.emit({ kind: 'smtp', slot, tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx }),
@@ -260,6 +344,7 @@ export class AppLayer {
     } else if (f === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_FTP;
+      this.concluded(slot, dir, P_FTP);
       this.flowsByProto.ftp++;
       // Transactions are handed over as they finish (a closure per flow, not per packet).
       this.ftp[slot] = new FtpConnection({
@@ -269,18 +354,21 @@ export class AppLayer {
     } else if (h === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_SSH;
+      this.concluded(slot, dir, P_SSH);
       this.flowsByProto.ssh++;
       this.ssh[slot] = new SshConnection();
       this.feedSsh(slot, dir, pb, po, pl);
     } else if (t === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_TLS;
+      this.concluded(slot, dir, P_TLS);
       this.flowsByProto.tls++;
       this.tls[slot] = new TlsConnection();
       this.feedTls(slot, dir, pb, po, pl);
     } else if (r === 'yes') {
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_HTTP;
+      this.concluded(slot, dir, P_HTTP);
       this.flowsByProto.http++;
       this.http[slot] = new HttpConnection({
         requestBodyLimit: this.opts.requestBodyLimit,
@@ -301,13 +389,16 @@ export class AppLayer {
       // DNS over TCP: a 2-byte length, then a sane DNS header.
       this.probeBuf[slot * 2 + dir] = undefined;
       this.proto[slot] = P_DNS;
+      this.concluded(slot, dir, P_DNS);
       this.flowsByProto.dns++;
       this.dnsTcp[slot * 2] = new DnsTcpStream();
       this.dnsTcp[slot * 2 + 1] = new DnsTcpStream();
       this.feedDnsTcp(slot, dir, pb, po, pl);
     } else {
-      this.probeBuf[slot * 2] = this.probeBuf[slot * 2 + 1] = undefined;
-      this.proto[slot] = P_NONE;
+      // Nothing recognised this direction; the flow fails once both directions have.
+      this.probeBuf[slot * 2 + dir] = undefined;
+      this.concluded(slot, dir, P_NONE);
+      if (this.dirProto[slot * 2 + (dir ^ 1)] === P_NONE) this.proto[slot] = P_NONE;
     }
   }
 
@@ -383,8 +474,10 @@ export class AppLayer {
     } else if (p === P_DNS) {
       name = 'dns';
       this.dnsTcp[slot * 2] = this.dnsTcp[slot * 2 + 1] = undefined;
-    } else if (p === P_NONE) name = 'failed';
+    } else if (p === P_NONE || this.dirProto[slot * 2] === P_NONE || this.dirProto[slot * 2 + 1] === P_NONE)
+      name = 'failed';
     this.proto[slot] = P_UNKNOWN;
+    this.dirProto[slot * 2] = this.dirProto[slot * 2 + 1] = P_UNKNOWN;
     this.dnsTx[slot] = 0;
     this.probeBuf[slot * 2] = this.probeBuf[slot * 2 + 1] = undefined;
     return name;

@@ -13,10 +13,11 @@ commands:
   analyze FILE     analyse a pcap/pcapng capture offline (vigil analyze --help)
   config           print the effective engine configuration
   rules check FILE parse rule files, report loaded and skipped rules (vigil rules --help)
+  rules update     merge rule sources, apply enable/disable/modify/drop.conf, test-load, write
   verify DIR...    run suricata-verify regression cases (vigil verify --help)
   version          print the version
 
-Planned (see the issues): serve, train, evaluate, rules update, sensor, bench.
+Planned (see the issues): serve, train, evaluate, sensor, bench.
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -4,8 +4,10 @@ import { RuleFileError, loadRuleFiles } from '../detect/signatures/ruleset.js';
 import type { SkippedRule } from '../detect/signatures/ruleset.js';
 import { CliError, usageError } from './errors.js';
 import { engineConfigFrom } from './options.js';
+import { rulesUpdateCommand } from './rules-update.js';
 
 const USAGE = `usage: vigil rules check FILE... [--json] [--verbose] [--set vars.address-groups.NAME=VALUE]... [-c suricata.yaml]
+       vigil rules update --source PATH_OR_URL... [options]   (vigil rules update --help)
 
 Parses Suricata (and Snort 2) rule files, and Snort 3 rules, which are recognised rule by rule
 (comma content modifiers, sticky http_* buffers, service:, header-less "alert http (...)"), and
@@ -19,13 +21,14 @@ function byReason(skipped: SkippedRule[]): [string, number][] {
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
-export function rulesCommand(argv: string[]): number {
+export function rulesCommand(argv: string[]): number | Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     process.stdout.write(USAGE);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'check') throw usageError(`unknown rules subcommand "${sub}" (expected: check)`);
+  if (sub === 'update') return rulesUpdateCommand(rest);
+  if (sub !== 'check') throw usageError(`unknown rules subcommand "${sub}" (expected: check, update)`);
   let parsed;
   try {
     parsed = parseArgs({

@@ -154,6 +154,16 @@ export class DecodedBatch {
   /** Filled by the flow table: flow slot (-1 none) and direction (0 to server, 1 to client). */
   readonly flowSlot: Int32Array;
   readonly flowDir: Uint8Array;
+  /**
+   * For a packet whose IP datagram was rebuilt from fragments: bytes of the frame before the
+   * fragmented IP header (link and outer headers), and where the rebuilt datagram is in `alt`
+   * (EVE logs such an alert's packet as that prefix plus the datagram, as Suricata does). -1 otherwise.
+   */
+  readonly reasmPrefix: Int32Array;
+  readonly reasmOff: Int32Array;
+  readonly reasmLen: Int32Array;
+  /** Filled by TCP reassembly: 1 when this packet's payload became part of the reassembled stream. */
+  readonly inStream: Uint8Array;
   /** Filled by the flow table: FFLAG bits describing the flow as of this packet. */
   readonly flowFlags: Uint8Array;
 
@@ -192,6 +202,10 @@ export class DecodedBatch {
     this.flowSlot = new Int32Array(capacity);
     this.flowDir = new Uint8Array(capacity);
     this.flowFlags = new Uint8Array(capacity);
+    this.inStream = new Uint8Array(capacity);
+    this.reasmPrefix = new Int32Array(capacity);
+    this.reasmOff = new Int32Array(capacity);
+    this.reasmLen = new Int32Array(capacity);
   }
 
   /** Reset packet i's columns to "nothing decoded" (called by the decoder before decoding it). */
@@ -230,6 +244,8 @@ export class DecodedBatch {
     this.flowSlot[i] = -1;
     this.flowDir[i] = 0;
     this.flowFlags[i] = 0;
+    this.inStream[i] = 0;
+    this.reasmPrefix[i] = -1;
   }
 
   /** The buffer packet i's offsets index into. */

@@ -41,6 +41,7 @@ export const K_TUN_IPV4 = 23;
 export const K_TUN_IPV6 = 24;
 export const K_TUN_ETYPE = 25;
 export const K_PPP = 26;
+export const K_NSH = 27;
 
 /** Decoding state; one per Decoder, reused for every packet. */
 export class Ctx {
@@ -53,6 +54,8 @@ export class Ctx {
   /** Next layer's offset and length, set by the module that returns a kind. */
   off = 0;
   len = 0;
+  /** Offset of the frame in the packet buffer (for the frame prefix of rebuilt datagrams). */
+  frameOff = 0;
   etype = 0;
   ipproto = 0;
   /** Bytes the snaplen cut off this packet (origLen - capLen), 0 when whole. */

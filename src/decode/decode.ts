@@ -25,6 +25,7 @@ import {
   K_IPV4,
   K_IPV6,
   K_MPLS,
+  K_NSH,
   K_NULL,
   K_PPP,
   K_PPPOE,
@@ -51,6 +52,7 @@ import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import { decodeChdlc } from './link/chdlc.js';
 import { decodeEthernet } from './link/ethernet.js';
+import { decodeNsh } from './link/nsh.js';
 import { decodeMpls } from './link/mpls.js';
 import { decodeNull } from './link/null.js';
 import { decodePpp } from './link/ppp.js';
@@ -206,6 +208,7 @@ export const KIND_CASES: ReadonlyArray<readonly [number, number]> = [
   [K_VXLAN, 14],
   [K_MPLS, 15],
   [K_PPPOE, 16],
+  [K_NSH, 27],
   [K_SLL, 17],
   [K_SLL2, 18],
   [K_NULL, 19],
@@ -228,6 +231,7 @@ function decodePacket(c: Ctx, pkts: PacketBatch, i: number): void {
   c.i = i;
   c.buf = buf;
   c.off = off;
+  c.frameOff = off;
   // Never read past the batch buffer, whatever the reader wrote.
   c.len = off + cap <= buf.length ? cap : Math.max(0, buf.length - off);
   c.snapMissing = orig > c.len ? orig - c.len : 0;
@@ -306,6 +310,9 @@ function decodePacket(c: Ctx, pkts: PacketBatch, i: number): void {
         break;
       case 16 /* K_PPPOE */:
         k = decodePppoe(c, c.buf, c.off, c.len);
+        break;
+      case 27 /* K_NSH */:
+        k = decodeNsh(c, c.buf, c.off, c.len);
         break;
       case 17 /* K_SLL */:
         k = decodeSll(c, c.buf, c.off, c.len);

@@ -13,6 +13,7 @@ import {
   K_IPV4,
   K_IPV6,
   K_MPLS,
+  K_NSH,
   K_NULL,
   K_PPP,
   K_PPPOE,
@@ -37,6 +38,7 @@ ETHERTYPE_KIND[0x88a8] = K_VLAN; // 802.1ad service tag
 ETHERTYPE_KIND[0x9100] = K_VLAN; // pre-standard QinQ
 ETHERTYPE_KIND[0x8847] = K_MPLS; // MPLS unicast
 ETHERTYPE_KIND[0x8864] = K_PPPOE; // PPPoE session stage
+ETHERTYPE_KIND[0x894f] = K_NSH; // Network Service Header (RFC 8300)
 
 /** IP protocol / IPv6 next header -> kind; 0 = other IP protocol. */
 export const IPPROTO_KIND = new Uint8Array(256);

@@ -230,6 +230,11 @@ function fragment(
   d.take(r, 6, out.alt, pos);
   out.layers[i] = (out.layers[i]! & ~LAYER.FRAGMENT) | LAYER.REASSEMBLED;
   if (overlap) out.pflags[i]! |= PFLAG.FRAG_OVERLAP;
+  if (!c.inReasm) {
+    out.reasmPrefix[i] = off - c.frameOff;
+    out.reasmOff[i] = pos;
+    out.reasmLen[i] = dlen;
+  }
   out.bufSel[i] = 1;
   c.buf = out.alt;
   c.off = pos;

@@ -193,6 +193,7 @@ export function alertEvent(a: AlertRecord, host: string, opts: AlertEveOptions =
     category: a.category,
     severity: a.severity,
   };
+  if (a.context !== undefined) alert['context'] = a.context;
   const md = metadataObject(a.metadata);
   if (md !== null) alert['metadata'] = md;
   if (a.target !== null) {
@@ -202,6 +203,12 @@ export function alertEvent(a: AlertRecord, host: string, opts: AlertEveOptions =
     alert['target'] = a.target === 'src_ip' ? dst : src;
   }
   ev['alert'] = alert;
+  if (a.flowvars !== undefined || a.pktvars !== undefined) {
+    const md: Record<string, unknown> = {};
+    if (a.flowvars !== undefined) md['flowvars'] = a.flowvars;
+    if (a.pktvars !== undefined) md['pktvars'] = a.pktvars;
+    ev['metadata'] = md;
+  }
   if (opts.payload === true && a.payload !== undefined) ev['payload'] = a.payload.toString('base64');
   if (opts.payloadPrintable === true && a.payload !== undefined)
     ev['payload_printable'] = Array.from(a.payload, (c) =>

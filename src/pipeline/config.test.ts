@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, applySetting, applyYaml, defaultConfig, parseSize } from './config.js';
+import { ConfigError, applySetting, applyYaml, defaultConfig, midstreamPolicy, parseSize } from './config.js';
 
 test('parseSize reads Suricata-style sizes', () => {
   assert.equal(parseSize('1mb'), 1048576);
@@ -36,4 +36,19 @@ test('applyYaml reads only the sections Vigil uses', () => {
   assert.equal(cfg.stream.midstream, true);
   // Unsupported keys inside a read section are reported; other sections are skipped quietly.
   assert.deepEqual(warnings, ['unsupported configuration key ignored: stream.async-oneside']);
+});
+
+test('midstream exception policy: stream.midstream-policy, else the master switch; IDS cannot drop', () => {
+  const cfg = defaultConfig();
+  assert.equal(midstreamPolicy(cfg), 'ignore');
+  assert.deepEqual(applyYaml(cfg, { 'exception-policy': 'bypass' }), []);
+  assert.equal(midstreamPolicy(cfg), 'bypass');
+  assert.equal(applySetting(cfg, 'stream.midstream-policy', 'ignore'), null);
+  assert.equal(midstreamPolicy(cfg), 'ignore');
+  assert.equal(applySetting(cfg, 'stream.midstream-policy', 'pass-flow'), null);
+  assert.equal(midstreamPolicy(cfg), 'pass-flow');
+  const ids = defaultConfig();
+  applySetting(ids, 'exception-policy', 'drop-flow');
+  assert.equal(midstreamPolicy(ids), 'ignore');
+  assert.throws(() => applySetting(ids, 'exception-policy', 'sometimes'), ConfigError);
 });

@@ -21,7 +21,15 @@ export interface EngineConfig {
   defrag: { maxTrackers: number; maxBytes: number; timeout: number };
   /** Stored for the signature engine (issue 4): address and port groups. */
   vars: { addressGroups: Record<string, string>; portGroups: Record<string, string> };
-  stream: { midstream: boolean; reassemblyDepth: number; memcap: number };
+  stream: {
+    midstream: boolean;
+    reassemblyDepth: number;
+    memcap: number;
+    /** stream.midstream-policy as written ('' = not set: the master switch or the default applies). */
+    midstreamPolicy: string;
+  };
+  /** The `exception-policy` master switch ('' = not set). */
+  exceptionPolicy: string;
   /** Run TCP reassembly and application-layer parsers (off with `--no-detect`: packet engine only). */
   appLayer: boolean;
   /** HTTP body bytes kept per transaction (Suricata's request-body-limit / response-body-limit). */
@@ -46,6 +54,8 @@ export interface EngineConfig {
     thresholdFile: string | null;
     /** Alerts per packet at most (Suricata's packet-alert-max). */
     packetAlertMax: number;
+    /** Testing aid: evaluate every rule, bypassing the prefilter (slow). */
+    exhaustive: boolean;
   };
 }
 
@@ -73,7 +83,8 @@ export function defaultConfig(): EngineConfig {
       },
       portGroups: { HTTP_PORTS: '80', SSH_PORTS: '22', FTP_PORTS: '21' },
     },
-    stream: { midstream: false, reassemblyDepth: 1024 * 1024, memcap: 64 * 1024 * 1024 },
+    stream: { midstream: false, reassemblyDepth: 1024 * 1024, memcap: 64 * 1024 * 1024, midstreamPolicy: '' },
+    exceptionPolicy: '',
     appLayer: true,
     http: { requestBodyLimit: 4096, responseBodyLimit: 4096, decompressLayerLimit: 2 },
     eve: {
@@ -83,8 +94,39 @@ export function defaultConfig(): EngineConfig {
       alertPayloadPrintable: false,
       ethernet: false,
     },
-    detect: { ruleFiles: [], builtinRules: true, classificationFile: null, thresholdFile: null, packetAlertMax: 15 },
+    detect: {
+      ruleFiles: [],
+      builtinRules: true,
+      classificationFile: null,
+      thresholdFile: null,
+      packetAlertMax: 15,
+      exhaustive: false,
+    },
   };
+}
+
+/** Suricata's exception policy values. */
+export const EXCEPTION_POLICIES: readonly string[] = [
+  'auto',
+  'ignore',
+  'pass-packet',
+  'pass-flow',
+  'bypass',
+  'drop-packet',
+  'drop-flow',
+  'reject',
+];
+
+/**
+ * The policy applied, in IDS mode, to a TCP session picked up midstream (Suricata's
+ * ExceptionPolicyMidstreamParse): stream.midstream-policy, else the `exception-policy` master
+ * switch, else ignore. IDS cannot drop, so the drop policies and `auto` mean ignore; `reject`
+ * only marks packets there, which Vigil does not model. Returns 'ignore', 'pass-flow' or 'bypass'
+ * (both stop all inspection of the flow: reassembly, app layer, detection).
+ */
+export function midstreamPolicy(cfg: EngineConfig): 'ignore' | 'pass-flow' | 'bypass' {
+  const v = cfg.stream.midstreamPolicy !== '' ? cfg.stream.midstreamPolicy : cfg.exceptionPolicy;
+  return v === 'pass-flow' || v === 'bypass' ? v : 'ignore';
 }
 
 /** Parse Suricata-style sizes: `1mb`, `64kb`, `2gb`, plain numbers. */
@@ -162,6 +204,14 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'stream.midstream':
       cfg.stream.midstream = parseBool(value) ?? bad('expected yes/no');
       return null;
+    case 'stream.midstream-policy':
+    case 'exception-policy': {
+      const v = value.trim().toLowerCase();
+      if (!EXCEPTION_POLICIES.includes(v)) bad(`expected one of ${EXCEPTION_POLICIES.join(', ')}`);
+      if (key === 'exception-policy') cfg.exceptionPolicy = v;
+      else cfg.stream.midstreamPolicy = v;
+      return null;
+    }
     case 'stream.reassembly.depth':
       cfg.stream.reassemblyDepth = parseSize(value) ?? bad('expected a size such as 1mb');
       return null;
@@ -197,6 +247,9 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
       cfg.detect.packetAlertMax = n === 0 ? 15 : n;
       return null;
     }
+    case 'detect.exhaustive':
+      cfg.detect.exhaustive = parseBool(value) ?? bad('expected yes/no');
+      return null;
     case 'outputs.eve-log.ipv6-compress':
       cfg.eve.ipv6Compress = parseBool(value) ?? bad('expected yes/no');
       return null;
@@ -236,6 +289,7 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     'flow',
     'sensor-name',
     'packet-alert-max',
+    'exception-policy',
     'threshold-file',
     'classification-file',
     'app-layer.protocols.http.libhtp.default-config',

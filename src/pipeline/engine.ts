@@ -4,7 +4,7 @@
  * inside a worker thread (several). Results leave through the Sink.
  */
 import type { PacketBatch } from '../capture/batch.js';
-import { DecodedBatch, LAYER_NAMES } from '../decode/batch.js';
+import { DecodedBatch, LAYER_NAMES, TCP_FLAG } from '../decode/batch.js';
 import { Decoder } from '../decode/decode.js';
 import { FlowTable } from '../flow/table.js';
 import type { FlowRecord } from '../flow/table.js';
@@ -14,6 +14,7 @@ import { Detector } from '../detect/engine/detector.js';
 import { loadDetectRules } from '../detect/engine/load.js';
 import type { DetectSpec, LoadedRules } from '../detect/engine/load.js';
 import { fileURLToPath } from 'node:url';
+import { midstreamPolicy } from './config.js';
 import type { EngineConfig } from './config.js';
 import type { FlowSink } from './sink.js';
 
@@ -44,6 +45,10 @@ export class PacketEngine {
   private readonly dec: DecodedBatch;
   private readonly layerCounts = new Float64Array(32);
   private readonly sinkRef: FlowSink;
+  /** A midstream pick-up exception policy (pass-flow, bypass) stops inspecting such flows. */
+  private readonly midstreamPass: boolean;
+  /** Per flow slot: 0 no session start seen yet, 1 inspected, 2 not inspected (exception policy). */
+  private readonly flowInspect: Uint8Array;
   packets = 0;
   bytes = 0;
   firstTsUs = -1;
@@ -79,6 +84,8 @@ export class PacketEngine {
     );
     this.sinkRef = sink;
     this.dec = new DecodedBatch(batchCapacity);
+    this.midstreamPass = midstreamPolicy(cfg) !== 'ignore';
+    this.flowInspect = new Uint8Array(this.midstreamPass ? this.flows.slotCapacity : 0);
     if (cfg.appLayer) {
       const slots = this.flows.slotCapacity;
       const app = new AppLayer(
@@ -111,7 +118,13 @@ export class PacketEngine {
       if (loaded.rules.length > 0) {
         const flows = this.flows;
         const app = this.app;
+        // Per-direction protocols and detection completion (app-layer-protocol modes, PD-only rules).
+        const appDir = {
+          appProtoDirOf: (slot: number, dir: number): string => (app === null ? '' : app.protoDirOf(slot, dir)),
+          detectDoneOf: (slot: number): number => (app === null ? 0 : app.detectDoneNow(slot)),
+        };
         this.detector = new Detector(loaded.rules, {
+          ...appDir,
           appProtoOf: (slot) => (app === null ? '' : app.protoOf(slot)),
           flowIdOf: (slot) => flows.flowIdOf(slot),
           countersOf: (slot) => flows.countersOf(slot),
@@ -119,6 +132,7 @@ export class PacketEngine {
           markAlerted: (slot) => flows.markAlerted(slot),
           onAlert: (a) => sink.alert(a),
           packetAlertMax: cfg.detect.packetAlertMax,
+          exhaustive: cfg.detect.exhaustive,
           capture: {
             packet: cfg.eve.alertPacket || cfg.eve.ethernet,
             payload: cfg.eve.alertPayload || cfg.eve.alertPayloadPrintable,
@@ -135,7 +149,7 @@ export class PacketEngine {
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
     const det = this.detector;
-    if (det !== null) {
+    if (det !== null || this.midstreamPass) {
       // Stage by stage per packet, so rules see flow state (flowbits, parsed transactions) in
       // packet order, as Suricata does.
       const stream = this.stream;
@@ -144,10 +158,14 @@ export class PacketEngine {
       const base = this.packets;
       for (let i = 0; i < n; i++) {
         this.pcapCnt = base + i + 1;
+        if (this.midstreamPass && !this.inspected(dec, i)) continue;
+        if (app !== null) app.beginPacket();
+        if (det !== null) det.setCurrent(pkts, dec, i);
         if (stream !== null) stream.processPacket(pkts, dec, i);
         if (app !== null) app.udpPacket(pkts, dec, i);
-        det.packet(pkts, dec, i, this.pcapCnt);
+        if (det !== null) det.packet(pkts, dec, i, this.pcapCnt);
       }
+      if (det !== null) det.setCurrent(null, null, 0);
     } else {
       if (this.stream !== null) this.stream.process(pkts, this.dec);
       if (this.app !== null) this.app.udp(pkts, this.dec);
@@ -171,6 +189,25 @@ export class PacketEngine {
     this.bytes += bytes;
   }
 
+  /**
+   * Whether packet i's flow is inspected under the midstream exception policy: a TCP session whose
+   * first packet is a SYN-ACK or an ACK was picked up midstream (Suricata applies the policy there,
+   * whether or not stream.midstream allows the pick-up) and is not inspected at all.
+   */
+  private inspected(dec: DecodedBatch, i: number): boolean {
+    const slot = dec.flowSlot[i]!;
+    if (slot < 0 || dec.proto[i] !== 6) return true;
+    let s = this.flowInspect[slot]!;
+    if (s === 0) {
+      const fl = dec.tcpFlags[i]!;
+      // A RST or a packet without SYN and ACK starts no session; the next packet decides.
+      if ((fl & TCP_FLAG.RST) !== 0 || (fl & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === 0) return true;
+      s = (fl & TCP_FLAG.ACK) !== 0 ? 2 : 1;
+      this.flowInspect[slot] = s;
+    }
+    return s === 1;
+  }
+
   /** A flow ended: flush its stream and parser state (emitting what they hold), then the flow. */
   private flowEnded(rec: FlowRecord): void {
     if (this.stream !== null && this.app !== null) {
@@ -179,6 +216,7 @@ export class PacketEngine {
       if (proto !== undefined) rec.appProto = proto;
     }
     if (this.detector !== null) this.detector.release(rec.slot);
+    if (this.midstreamPass && rec.slot < this.flowInspect.length) this.flowInspect[rec.slot] = 0;
     this.sinkRef.flow(rec);
   }
 

@@ -319,6 +319,7 @@ export class StreamReassembler {
         else this.nOverlap++;
       }
       if (skip < cap) {
+        dec.inStream[i] = 1;
         if (this.deliver(slot, dir, d, buf, payOff + skip, cap - skip)) return;
         nxt[d] = (seq + cap) >>> 0;
       }
@@ -337,6 +338,7 @@ export class StreamReassembler {
     } else if (this.depth > 0 && this.soff[d]! + rel >= this.depth) {
       this.nBeyondDepth++;
     } else if (cap > 0) {
+      dec.inStream[i] = 1;
       this.insert(slot, dir, d, buf, payOff, rel, cap, fin !== 0 && cap === wire);
     }
   }

@@ -776,6 +776,8 @@ export class HttpConnection {
     }
     const tx = this.newTx();
     tx.addEvent(HTTP_EVENT.UNABLE_TO_MATCH_RESPONSE_TO_REQUEST);
+    // No request: the transaction starts with its response.
+    tx.tsUs = this.res.tsUs;
     tx.requestComplete = true;
     tx.responseStarted = true;
     return tx;

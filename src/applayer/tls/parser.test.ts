@@ -155,3 +155,18 @@ test('parser: truncated, mutated and random input never throws, memory stays cap
   // Valid input still parses afterwards.
   assert.equal(parseSplit(cli, srv).info.sni, 'www.example.com');
 });
+
+test('parser: an SSLv2-format ClientHello is skipped, the TLS server side is parsed', () => {
+  // 2-byte header (length 3 + 6 + 3 + 16), CLIENT-HELLO offering TLS 1.0, 1 cipher spec, 16-byte challenge.
+  const body = [1, 3, 1, 0, 3, 0, 0, 0, 16, 0x00, 0x00, 0x2f, ...new Array<number>(16).fill(7)];
+  const cli = Uint8Array.from([0x80 | (body.length >> 8), body.length & 0xff, ...body]);
+  const { srv } = tls12Exchange();
+  const c = new TlsConnection();
+  c.feed(0, cli, 0, 4, 1);
+  c.feed(0, cli, 4, cli.length - 4, 1);
+  c.feed(1, srv, 0, srv.length, 2);
+  assert.equal(c.info.clientVersion, 0x0301);
+  assert.equal(c.info.clientHello, false);
+  assert.ok(c.info.serverHello);
+  assert.deepEqual(c.info.events, []);
+});

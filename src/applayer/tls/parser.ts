@@ -12,7 +12,7 @@
  * (events.ts); nothing throws.
  */
 import { TLS_EVENT, type TlsEvent } from './events.js';
-import { MAX_RECORD_LENGTH } from './probe.js';
+import { MAX_RECORD_LENGTH, isSslv2ClientHello } from './probe.js';
 import { parseCertificate, type CertInfo } from './x509.js';
 import { computeFingerprints } from './ja3.js';
 
@@ -114,6 +114,8 @@ class Side {
   state = ST_HEADER;
   readonly hdr = new Uint8Array(5);
   hdrLen = 0;
+  /** Records started on this side (an SSLv2-format ClientHello is accepted as the first only). */
+  records = 0;
   recType = 0;
   /** Bytes left in the current record body. */
   remaining = 0;
@@ -194,6 +196,15 @@ export class TlsConnection {
     const h = side.hdr;
     const type = h[0]!;
     const len = (h[3]! << 8) | h[4]!;
+    if (side.records++ === 0 && side === this.cli && isSslv2ClientHello(h, 0)) {
+      // SSLv2-format ClientHello (RFC 5246 App. E.2): a 2-byte length, then msg type, version;
+      // clients offering SSL 3.0+ send it to reach old servers. Its body has no SNI or extensions.
+      this.info.clientVersion = (h[3]! << 8) | h[4]!;
+      side.recType = 0;
+      side.remaining = (((h[0]! & 0x7f) << 8) | h[1]!) - 3;
+      side.state = side.remaining > 0 ? ST_BODY : ST_HEADER;
+      return;
+    }
     if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT) {
       this.info.addEvent(TLS_EVENT.INVALID_RECORD_TYPE);
       this.stop(side);

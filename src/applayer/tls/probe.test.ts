@@ -24,6 +24,14 @@ test('probe: other bytes are rejected', () => {
   assert.equal(probeTls(b(22, 3, 1, 0, 2, 1), 0, 6), 'no'); // too short for a hello
   assert.equal(probeTls(b(22, 3, 1, 0, 200, 11), 0, 6), 'no'); // Certificate first
   assert.equal(probeTls(Uint8Array.from(Buffer.from('GET / HTTP/1.1')), 0, 14), 'no');
-  assert.equal(probeTls(b(0x80, 0x2e, 1, 3, 1), 0, 5), 'no'); // SSLv2-format ClientHello
+  assert.equal(probeTls(b(0x80, 0x2e, 2, 3, 1), 0, 5), 'no'); // SSLv2 format, not a ClientHello
+  assert.equal(probeTls(b(0x80, 0x2e, 1, 3, 9), 0, 5), 'no'); // SSLv2 format, unknown version
   assert.equal(probeTls(b(22, 3), 0, 5), 'no'); // range past the buffer
+});
+
+test('probe: SSLv2-format ClientHello (SSLv2, or offering SSL 3.0 / TLS)', () => {
+  assert.equal(probeTls(b(0x80, 0x67, 1, 3, 1), 0, 5), 'yes');
+  assert.equal(probeTls(b(0x80, 0x2e, 1, 0, 2), 0, 5), 'yes');
+  assert.equal(probeTls(b(0x80, 0x67, 1), 0, 3), 'need_more');
+  assert.equal(probeTls(b(0x80, 0x08, 1, 3, 1), 0, 5), 'no'); // too short for a hello
 });

@@ -41,7 +41,8 @@ const ATTR_NAMES: Record<string, string> = {
   '2.5.4.97': 'organizationIdentifier',
   '0.9.2342.19200300.100.1.1': 'UID',
   '0.9.2342.19200300.100.1.25': 'DC',
-  '1.2.840.113549.1.9.1': 'emailAddress',
+  // Suricata (Rust x509-parser) names it Email in subject and issuer strings.
+  '1.2.840.113549.1.9.1': 'Email',
   '1.3.6.1.4.1.311.60.2.1.1': 'jurisdictionL',
   '1.3.6.1.4.1.311.60.2.1.2': 'jurisdictionST',
   '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',

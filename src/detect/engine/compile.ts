@@ -109,8 +109,16 @@ export interface CompiledRule {
   icmp: boolean;
   /** Required application protocols (any of), null = none required. */
   appProtos: string[] | null;
-  /** app-layer-protocol checks (all must hold). */
-  appChecks: { negated: boolean; proto: string }[];
+  /**
+   * app-layer-protocol checks (all must hold). `mode` picks the detected protocol compared:
+   * the packet's direction (default), to_server, to_client, either, final (the flow's), original.
+   */
+  appChecks: { negated: boolean; proto: string; mode: string }[];
+  /**
+   * Only app-layer-protocol (with flow direction, flowbits set): Suricata's protocol-detection-only
+   * rule, evaluated only on a packet where a direction's detection concluded.
+   */
+  pdOnly: boolean;
   /** 'pkt' for packet rules, else the protocol whose transactions the rule inspects. */
   scope: BufferScope;
   /** For transaction rules: the side(s) inspected. */
@@ -142,6 +150,9 @@ export interface CompiledRule {
   /** IPv4 ranges of the source and destination (for the IP-only index). */
   srcV4: number[];
   dstV4: number[];
+  /** Source and destination port ranges (for the port groups). */
+  spRanges: number[];
+  dpRanges: number[];
   text: string;
 }
 
@@ -263,15 +274,58 @@ function normalise(r: number[]): number[] {
   return out;
 }
 
-function complement(r: number[]): number[] {
+function complement(r: number[], max = 0xffffffff): number[] {
   const out: number[] = [];
   let next = 0;
   for (let i = 0; i < r.length; i += 2) {
     if (r[i]! > next) out.push(next, r[i]! - 1);
     next = r[i + 1]! + 1;
   }
-  if (next <= 0xffffffff) out.push(next, 0xffffffff);
+  if (next <= max) out.push(next, max);
   return out;
+}
+
+/** Sorted, disjoint ranges a ∩ b. */
+function intersect(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const lo = Math.max(a[i]!, b[j]!);
+    const hi = Math.min(a[i + 1]!, b[j + 1]!);
+    if (lo <= hi) out.push(lo, hi);
+    if (a[i + 1]! < b[j + 1]!) i += 2;
+    else j += 2;
+  }
+  return out;
+}
+
+/** A port expression as sorted, disjoint [lo, hi] pairs (list and negation as for addresses). */
+export function portRanges(e: PortExpr): number[] {
+  switch (e.kind) {
+    case 'any':
+      return [0, 65535];
+    case 'not':
+      return complement(portRanges(e.expr), 65535);
+    case 'list': {
+      let pos: number[] = [];
+      let neg: number[] = [];
+      let anyPos = false;
+      for (const it of e.items) {
+        if (it.kind === 'not') neg = neg.concat(portRanges(it.expr));
+        else {
+          anyPos = true;
+          pos = pos.concat(portRanges(it));
+        }
+      }
+      if (!anyPos) pos = [0, 65535];
+      return intersect(normalise(pos), complement(normalise(neg), 65535));
+    }
+    default: {
+      const { lo, hi } = e as { kind: 'range'; lo: number; hi: number };
+      return [Math.min(lo, hi), Math.max(lo, hi)];
+    }
+  }
 }
 
 function v6Pred(s: AddrSet): (w: Uint32Array, o: number) => boolean {
@@ -320,20 +374,8 @@ export function addressSet(e: AddressExpr): AddrSet {
         pos = [0, 0xffffffff];
         pos6All = true;
       }
-      const v4 = normalise(pos);
-      const n4 = normalise(neg);
-      // v4 \ n4 = v4 ∩ complement(n4)
-      const c = complement(n4);
-      const out: number[] = [];
-      let i = 0;
-      let j = 0;
-      while (i < v4.length && j < c.length) {
-        const lo = Math.max(v4[i]!, c[j]!);
-        const hi = Math.min(v4[i + 1]!, c[j + 1]!);
-        if (lo <= hi) out.push(lo, hi);
-        if (v4[i + 1]! < c[j + 1]!) i += 2;
-        else j += 2;
-      }
+      // positives minus negatives = positives ∩ complement(negatives)
+      const out = intersect(normalise(pos), complement(normalise(neg)));
       if (neg6All) return { v4: out, v6: null, v6All: false };
       const p6 = pos6All
         ? (): boolean => true
@@ -470,7 +512,12 @@ function pcreOp(p: PcreMatch): InspectOp {
   } catch {
     re = new RegExp(p.regex.source, p.regex.flags.replace(/[gy]/g, '') + 'g');
   }
-  return { k: 'pcre', re, negated: p.negated, relative: p.relative };
+  // Captures for the alert context: `(?P<alert_NAME>...)` groups, and `/re/,alert:NAME` (groups in order).
+  const alertCaps: { group: number | string; key: string; scope: 'alert' | 'flow' | 'pkt' }[] = [];
+  for (const m of p.regex.source.matchAll(/\(\?<((alert|flow|pkt)_[A-Za-z0-9_]+)>/g))
+    alertCaps.push({ group: m[1]!, key: m[1]!.slice(m[2]!.length + 1), scope: m[2] as 'alert' | 'flow' | 'pkt' });
+  (p.captures ?? []).forEach((c, k) => alertCaps.push({ group: k + 1, key: c.name, scope: c.scope }));
+  return { k: 'pcre', re, negated: p.negated, relative: p.relative, alertCaps };
 }
 
 /** Suricata's evaluation order key: flowbit setters before readers (see detector). */
@@ -526,8 +573,11 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     tlsVersions: [],
     sshChecks: [],
     ipOnly: false,
+    pdOnly: false,
     srcV4: addressSet(rule.src).v4,
     dstV4: addressSet(rule.dst).v4,
+    spRanges: portRanges(rule.srcPorts),
+    dpRanges: portRanges(rule.dstPorts),
     text: rule.text,
   };
   const progOf = (buffer: string | null, transforms: TransformSpec[] = []): BufferProg => {
@@ -769,6 +819,8 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
       case 'ip_proto': {
         const b = v as unknown as { op: string; proto: number };
         r.checks.push({ k: 'ip_proto', op: b.op, proto: b.proto });
+        // ip_proto:N narrows an `ip` rule to that protocol (so it is grouped with it).
+        if (b.op === '=' && r.proto === 0 && !r.icmp) r.proto = b.proto;
         continue;
       }
       case 'sameip':
@@ -783,9 +835,9 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
         continue;
       }
       case 'app-layer-protocol': {
-        const b = v as unknown as { negated: boolean; proto: string };
+        const b = v as unknown as { negated: boolean; proto: string; mode?: string };
         const name = b.proto === 'http1' ? 'http' : b.proto === 'ssl' ? 'tls' : b.proto;
-        r.appChecks.push({ negated: b.negated, proto: name });
+        r.appChecks.push({ negated: b.negated, proto: name, mode: b.mode ?? 'direction' });
         continue;
       }
       case 'service': {
@@ -809,6 +861,10 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     if (CMP_FIELDS.has(kw)) {
       const c = v as unknown as UintCompare;
       r.checks.push({ k: 'cmp', field: kw as PacketField, op: c.op, a: c.a, b: c.b });
+      // Suricata's signature mask: dsize with !=, >= (and >, <>, which imply it) requires a
+      // payload, so `dsize:!9` does not match empty packets.
+      if (kw === 'dsize' && (c.op === '!=' || c.op === '>='))
+        r.checks.push({ k: 'cmp', field: 'dsize', op: '>', a: 0, b: 0 });
       continue;
     }
     // Sticky buffers and transforms shape the matches that follow; their effect is in them.
@@ -883,5 +939,19 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     r.progs.length === 0 &&
     r.sp === null &&
     r.dp === null;
+  // Suricata's SignatureIsPDOnly: no app protocol from the header or buffers, no payload or
+  // packet matches, flow limited to a direction, flowbits only set.
+  r.pdOnly =
+    r.appChecks.length > 0 &&
+    !sawMatch &&
+    scope === 'pkt' &&
+    r.appProtos === null &&
+    r.progs.length === 0 &&
+    r.checks.length === 0 &&
+    (r.flow & ~(FLOW_TO_SERVER | FLOW_TO_CLIENT)) === 0 &&
+    r.flowbitChecks.length === 0 &&
+    r.flowbitActions.every((b) => b.cmd === 'set') &&
+    r.flowints.length === 0 &&
+    r.xbits.length === 0;
   return r;
 }

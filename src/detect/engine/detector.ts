@@ -21,6 +21,7 @@ import {
   FLOW_NOT_ESTABLISHED,
   FLOW_NO_FRAG,
   FLOW_ONLY_FRAG,
+  FLOW_ONLY_STREAM,
   FLOW_STATELESS,
   FLOW_TO_CLIENT,
   FLOW_TO_SERVER,
@@ -60,6 +61,10 @@ export interface AlertRecord {
   target: 'src_ip' | 'dest_ip' | null;
   /** The transaction the alert was raised on. */
   tx?: AppRecord;
+  /** pcre captures logged with the alert (EVE alert.context, metadata.flowvars / pktvars). */
+  context?: Record<string, string>;
+  flowvars?: Record<string, string>[];
+  pktvars?: Record<string, string>[];
   /** Flow counters when the alert was raised. */
   flow?: FlowCounters;
   /** VLAN ids of the packet, outer first (packet alerts). */
@@ -82,6 +87,10 @@ export interface FlowCounters {
 export interface DetectorEnv {
   /** Application protocol of a flow slot ('' unknown, 'failed', 'http', ...). */
   appProtoOf(slot: number): string;
+  /** Protocol detected on one direction (0 to server) of a flow slot, named like appProtoOf. */
+  appProtoDirOf?(slot: number, dir: number): string;
+  /** Directions of a slot whose protocol detection concluded in the current packet (bit 0 to server, bit 1 to client). */
+  detectDoneOf?(slot: number): number;
   flowIdOf(slot: number): number;
   countersOf(slot: number): FlowCounters;
   markAlerted(slot: number): void;
@@ -90,6 +99,11 @@ export interface DetectorEnv {
   slotCapacity: number;
   /** Alerts per packet at most (Suricata's packet-alert-max, default 15). */
   packetAlertMax?: number;
+  /**
+   * Evaluate every rule of the packet's protocol (or the transaction's protocol and side) instead
+   * of the prefiltered candidates: slow, for tests that check the prefilter loses nothing.
+   */
+  exhaustive?: boolean;
   /** Copy the frame / payload into packet alerts (EVE alert `packet`, `payload`). */
   capture?: { packet: boolean; payload: boolean };
 }
@@ -160,10 +174,10 @@ class IpIndex {
     return idx;
   }
 
-  /** Rule ids whose indexed side covers `ip` (may repeat across calls). */
-  lookup(ip: number): Int32Array {
+  /** Append the ids of the rules whose indexed side covers `ip` to out[n..]; returns the new n. */
+  lookupInto(ip: number, out: Int32Array, n: number): number {
     const s = this.starts;
-    if (s.length === 0 || ip < s[0]!) return EMPTY_IDS;
+    if (s.length === 0 || ip < s[0]!) return n;
     let lo = 0;
     let hi = s.length - 1;
     while (lo < hi) {
@@ -171,13 +185,24 @@ class IpIndex {
       if (s[mid]! <= ip) lo = mid;
       else hi = mid - 1;
     }
-    return this.ids.subarray(this.offsets[lo]!, this.offsets[lo + 1]!);
+    const ids = this.ids;
+    for (let k = this.offsets[lo]!, end = this.offsets[lo + 1]!; k < end; k++) out[n++] = ids[k]!;
+    return n;
   }
 }
 
-const EMPTY_IDS = new Int32Array(0);
+/** A TCP port group's automaton (built on first use by `pending`). */
+interface PortGroup {
+  mpm: Mpm | null;
+  patRule: Int32Array;
+  /** Rules without a payload fast pattern for this direction and port (sorted ids). */
+  always: Int32Array;
+  pending: (() => void) | null;
+}
+/** Distinct TCP port groups per direction at most (beyond it, one automaton per protocol is used). */
+const MAX_PORT_GROUPS = 4096;
 /** An IP-only rule whose narrower side covers more than this many addresses is not indexed. */
-const IPONLY_INDEX_MAX = 1 << 24;
+const IPONLY_INDEX_MAX = 1 << 25;
 
 class TxGroup {
   always: Int32Array = new Int32Array(0);
@@ -205,6 +230,8 @@ export class Detector {
   readonly rules: CompiledRule[];
   private readonly env: DetectorEnv;
   private readonly pktGroups: RuleGroup[] = [];
+  /** TCP payload prefilter per flow direction, by server port (null: too many distinct groups). */
+  private readonly tcpPorts: ({ map: Uint16Array; groups: PortGroup[] } | null)[] = [];
   /** IP-only rules per protocol class: indexed by source and by destination, plus the rest. */
   private readonly ipSrc: IpIndex[] = [];
   private readonly ipDst: IpIndex[] = [];
@@ -214,6 +241,8 @@ export class Detector {
   private readonly pfDst: IpIndex[] = [];
   /** Every IP-only rule per protocol class (IPv6 packets). */
   private readonly ipAll: Int32Array[] = [];
+  /** Per slot: 1 once a `pass` rule matched the flow (Suricata then passes the whole flow). */
+  private readonly passed: Uint8Array;
   /** Per slot: IP-only rules already inspected in direction 0 (bit 0) / 1 (bit 1), as Suricata does once per flow direction. */
   private readonly ipDone: Uint8Array;
   private readonly ipCand: Int32Array;
@@ -230,6 +259,12 @@ export class Detector {
   /** Payload bytes per slot and direction (stream_size). */
   private readonly streamBytes = new Map<number, [number, number]>();
   private readonly xbits = new Map<string, number>();
+  /** The packet being processed while parsers hand transactions over (for tx alerts' packet fields). */
+  private curPkts: PacketBatch | null = null;
+  private curDec: DecodedBatch | null = null;
+  private curI = 0;
+  private pktPayload: Buffer | null = null;
+  private pktPayloadFor = -1;
   /** Some rule uses stream_size (otherwise the per-flow byte counts are not kept). */
   private readonly trackStreamBytes: boolean;
   private readonly rate = new RateTracker();
@@ -261,11 +296,13 @@ export class Detector {
     this.hits = new Int32Array(8 * n + 1024);
     this.cand = new Int32Array(Math.max(1, n));
     this.ipDone = new Uint8Array(env.slotCapacity);
+    this.passed = new Uint8Array(env.slotCapacity);
     this.trackStreamBytes = this.rules.some((r) => r.checks.some((c) => c.k === 'stream_size'));
     // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
     this.ipCand = new Int32Array(3 * n + 1);
     this.merged = new Int32Array(n + 1);
     this.buildPacketGroups();
+    this.buildTcpPortGroups();
     this.buildTxGroups();
   }
 
@@ -294,7 +331,9 @@ export class Detector {
         } else {
           const cs = coverage(r.srcV4);
           const cd = coverage(r.dstV4);
-          if (!r.bidir && r.scope === 'pkt' && Math.min(cs, cd) <= IPONLY_INDEX_MAX) {
+          // TCP rules restricted by port are left to the port groups (ports are more selective than $HOME_NET).
+          const portBound = c === 0 && (coverage(r.dpRanges) < 65536 || coverage(r.spRanges) < 65536);
+          if (!portBound && !r.bidir && r.scope === 'pkt' && Math.min(cs, cd) <= IPONLY_INDEX_MAX) {
             if (cs <= cd) pfSrc.push({ ranges: r.srcV4, rule: r.id });
             else pfDst.push({ ranges: r.dstV4, rule: r.id });
           } else always.push(r.id);
@@ -344,22 +383,108 @@ export class Detector {
       if (n > 1) n = uniqueSorted(out, n);
       return n;
     }
-    const ps = this.pfSrc[c]!.lookup(dec.src[i * 4]! >>> 0);
-    for (let k = 0; k < ps.length; k++) out[n++] = ps[k]!;
-    const pd = this.pfDst[c]!.lookup(dec.dst[i * 4]! >>> 0);
-    for (let k = 0; k < pd.length; k++) out[n++] = pd[k]!;
+    n = this.pfSrc[c]!.lookupInto(dec.src[i * 4]! >>> 0, out, n);
+    n = this.pfDst[c]!.lookupInto(dec.dst[i * 4]! >>> 0, out, n);
     if (!due) {
       if (n > 1) n = uniqueSorted(out, n);
       return n;
     }
     const rest = this.ipRest[c]!;
     for (let k = 0; k < rest.length; k++) out[n++] = rest[k]!;
-    const a = this.ipSrc[c]!.lookup(dec.src[i * 4]! >>> 0);
-    for (let k = 0; k < a.length; k++) out[n++] = a[k]!;
-    const b = this.ipDst[c]!.lookup(dec.dst[i * 4]! >>> 0);
-    for (let k = 0; k < b.length; k++) out[n++] = b[k]!;
+    n = this.ipSrc[c]!.lookupInto(dec.src[i * 4]! >>> 0, out, n);
+    n = this.ipDst[c]!.lookupInto(dec.dst[i * 4]! >>> 0, out, n);
     if (n > 1) n = uniqueSorted(out, n);
     return n;
+  }
+
+  /**
+   * TCP payload automatons per flow direction and server port (Suricata's port groups): a rule
+   * joins the groups of the ports its header allows on the server side (destination port for
+   * packets to the server, source port for replies) and of the direction its `flow` allows, so
+   * a packet meets only the patterns that could apply to it.
+   */
+  private buildTcpPortGroups(): void {
+    for (let dir = 0; dir < 2; dir++) {
+      const entries: { ranges: number[]; rule: number; pat: Uint8Array | null }[] = [];
+      const tcpAlways = new Set(this.pktGroups[0]!.always);
+      for (const r of this.rules) {
+        if (r.scope !== 'pkt' || r.ipOnly || r.icmp || (r.proto !== 0 && r.proto !== 6)) continue;
+        const fp = r.fast;
+        const inMpm =
+          fp !== null && r.progs[fp.prog]!.buffer === 'payload' && r.progs[fp.prog]!.transforms.length === 0;
+        // Rules without a payload fast pattern that the class checks every packet are grouped by port too.
+        if (!inMpm && !tcpAlways.has(r.id)) continue;
+        if ((dir === 0 && r.flow & FLOW_TO_CLIENT) || (dir === 1 && r.flow & FLOW_TO_SERVER)) continue;
+        const ranges = r.bidir ? [0, 65535] : dir === 0 ? r.dpRanges : r.spRanges;
+        if (ranges.length === 0) continue;
+        entries.push({ ranges, rule: r.id, pat: inMpm ? fp!.pat : null });
+      }
+      // Elementary port intervals and the rules active in each.
+      const starts = new Set<number>([0]);
+      for (const e of entries)
+        for (let k = 0; k < e.ranges.length; k += 2) {
+          starts.add(e.ranges[k]!);
+          if (e.ranges[k + 1]! < 65535) starts.add(e.ranges[k + 1]! + 1);
+        }
+      const pts = [...starts].sort((a, b) => a - b);
+      const add = new Map<number, number[]>();
+      const del = new Map<number, number[]>();
+      for (let x = 0; x < entries.length; x++) {
+        const e = entries[x]!;
+        for (let k = 0; k < e.ranges.length; k += 2) {
+          (add.get(e.ranges[k]!) ?? add.set(e.ranges[k]!, []).get(e.ranges[k]!)!).push(x);
+          const end = e.ranges[k + 1]! + 1;
+          (del.get(end) ?? del.set(end, []).get(end)!).push(x);
+        }
+      }
+      const active = new Set<number>();
+      const keyToGroup = new Map<string, number>();
+      const members: number[][] = [];
+      const pg = { map: new Uint16Array(65536), groups: [] as PortGroup[] };
+      let tooMany = false;
+      for (let k = 0; k < pts.length; k++) {
+        const p = pts[k]!;
+        for (const x of del.get(p) ?? []) active.delete(x);
+        for (const x of add.get(p) ?? []) active.add(x);
+        const ids = [...active].sort((a, b) => a - b);
+        const key = ids.join(',');
+        let gi = keyToGroup.get(key);
+        if (gi === undefined) {
+          gi = members.length;
+          if (gi >= MAX_PORT_GROUPS) {
+            tooMany = true;
+            break;
+          }
+          keyToGroup.set(key, gi);
+          members.push(ids);
+        }
+        pg.map.fill(gi, p, k + 1 < pts.length ? pts[k + 1]! : 65536);
+      }
+      if (tooMany) {
+        this.tcpPorts.push(null);
+        continue;
+      }
+      // Automatons are built on first use: traffic meets few of the port groups.
+      for (const ids of members) {
+        const always = Int32Array.from(ids.filter((x) => entries[x]!.pat === null).map((x) => entries[x]!.rule)).sort();
+        const withPat = ids.filter((x) => entries[x]!.pat !== null);
+        const g: PortGroup = { mpm: null, patRule: new Int32Array(0), always, pending: null };
+        if (withPat.length > 0)
+          g.pending = () => {
+            const b = new MpmBuilder();
+            const patRule: number[] = [];
+            for (const x of withPat) {
+              b.add(entries[x]!.pat!.subarray(0, 255), patRule.length);
+              patRule.push(entries[x]!.rule);
+            }
+            g.mpm = b.build();
+            g.patRule = Int32Array.from(patRule);
+            g.pending = null;
+          };
+        pg.groups.push(g);
+      }
+      this.tcpPorts.push(pg);
+    }
   }
 
   private buildTxGroups(): void {
@@ -404,9 +529,19 @@ export class Detector {
     }
   }
 
+  /** Set (or clear, with null) the packet whose processing may hand transactions over. */
+  setCurrent(pkts: PacketBatch | null, dec: DecodedBatch | null, i: number): void {
+    this.curPkts = pkts;
+    this.curDec = dec;
+    this.curI = i;
+  }
+
   /** Forget a flow's state (its slot is about to be reused). */
   release(slot: number): void {
-    if (slot < this.ipDone.length) this.ipDone[slot] = 0;
+    if (slot < this.ipDone.length) {
+      this.ipDone[slot] = 0;
+      this.passed[slot] = 0;
+    }
     this.flowbits.delete(slot);
     this.flowints.delete(slot);
     this.streamBytes.delete(slot);
@@ -420,6 +555,7 @@ export class Detector {
     if (ipVer === 0) return;
     const proto = dec.proto[i]!;
     const slot = dec.flowSlot[i]!;
+    if (slot >= 0 && this.passed[slot] === 1) return;
     const payLen = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
     if (this.trackStreamBytes && slot >= 0 && payLen > 0) {
       let sb = this.streamBytes.get(slot);
@@ -433,34 +569,66 @@ export class Detector {
     const g = this.pktGroups[protoClass(proto)]!;
     let nc: number;
     const cand = this.cand;
-    let payload: Buffer | null = null;
-    if (g.mpm !== null && payLen > 0) {
+    // The payload as a Buffer view is made only when a candidate inspects it (not per packet).
+    this.pktPayload = null;
+    this.pktPayloadFor = -1;
+    // TCP packets of a flow use the automaton of their direction and server port.
+    let mpm = g.mpm;
+    let patRule = g.patRule;
+    let always = g.always;
+    if (proto === 6 && slot >= 0) {
+      const dir = dec.flowDir[i]! & 1;
+      const pg = this.tcpPorts[dir];
+      if (pg !== null && pg !== undefined) {
+        const e = pg.groups[pg.map[dir === 0 ? dec.dport[i]! : dec.sport[i]!]!]!;
+        if (e.pending !== null) e.pending();
+        mpm = e.mpm;
+        patRule = e.patRule;
+        always = e.always;
+      }
+    }
+    if (mpm !== null && payLen > 0) {
       const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
-      payload = Buffer.from(src.buffer, src.byteOffset + dec.payOff[i]!, payLen);
       const gen = this.nextGen();
-      const n = g.mpm.scan(payload, 0, payLen, this.hits, this.seen, gen);
-      nc = this.merge(g.always, g.patRule, n);
+      const n = mpm.scan(src, dec.payOff[i]!, payLen, this.hits, this.seen, gen);
+      nc = this.merge(always, patRule, n);
     } else {
-      const a = g.always;
+      const a = always;
       for (let k = 0; k < a.length; k++) cand[k] = a[k]!;
       nc = a.length;
     }
     const ni = this.ipOnlyCandidates(protoClass(proto), dec, i);
     if (ni > 0) nc = this.mergeInto(nc, ni);
+    if (this.env.exhaustive === true) nc = this.exhaustivePacket(protoClass(proto), ni > 0);
     if (nc === 0) return;
     let alerts = 0;
     const tsUs = pkts.tsUs[i]!;
     for (let k = 0; k < nc; k++) {
       const r = this.rules[cand[k]!]!;
       this.evaluated++;
-      if (!this.matchPacket(r, pkts, dec, i, payload)) continue;
+      if (!this.matchPacket(r, pkts, dec, i)) continue;
       // Post-match actions (flowbits, ...) apply at once, so later rules of this packet see them.
       if (!this.postMatch(r, slot, tsUs, dec, i, null)) continue;
-      if (r.action === 'pass') break;
+      if (r.action === 'pass') {
+        if (slot >= 0) this.passed[slot] = 1;
+        break;
+      }
       if (r.noalert || alerts >= this.alertMax) continue;
       alerts++;
       this.raisePacket(r, pkts, dec, i, pcapCnt);
     }
+  }
+
+  /** Every packet rule of protocol class c (IP-only ones when due), for the exhaustive mode. */
+  private exhaustivePacket(c: number, ipDue: boolean): number {
+    let n = 0;
+    for (const r of this.rules) {
+      if (r.scope !== 'pkt' || (r.ipOnly && !ipDue)) continue;
+      if (r.proto !== 0 && protoClass(r.proto) !== c) continue;
+      if (r.icmp && c !== 2) continue;
+      this.cand[n++] = r.id;
+    }
+    return n;
   }
 
   /** cand[0, nc) ∪ ipCand[0, ni), both sorted, into cand; returns the new count. */
@@ -479,7 +647,7 @@ export class Detector {
       } else v = b[y++]!;
       m[n++] = v;
     }
-    a.set(m.subarray(0, n));
+    for (let k = 0; k < n; k++) a[k] = m[k]!;
     return n;
   }
 
@@ -496,13 +664,14 @@ export class Detector {
   private merge(always: Int32Array, patRule: Int32Array, nHits: number): number {
     const hits = this.hits;
     for (let k = 0; k < nHits; k++) hits[k] = patRule[hits[k]!]!;
-    const h = hits.subarray(0, nHits).sort();
+    sortInPlace(hits, nHits);
+    const h = hits;
     const cand = this.cand;
     let a = 0;
     let b = 0;
     let n = 0;
-    while (a < always.length || b < h.length) {
-      if (b >= h.length || (a < always.length && always[a]! < h[b]!)) cand[n++] = always[a++]!;
+    while (a < always.length || b < nHits) {
+      if (b >= nHits || (a < always.length && always[a]! < h[b]!)) cand[n++] = always[a++]!;
       else {
         const v = h[b++]!;
         if (n === 0 || cand[n - 1] !== v) cand[n++] = v;
@@ -540,29 +709,40 @@ export class Detector {
     return true;
   }
 
-  private appOk(r: CompiledRule, slot: number): boolean {
+  private appOk(r: CompiledRule, slot: number, dir: number): boolean {
     if (r.appProtos === null && r.appChecks.length === 0) return true;
     const ap = slot >= 0 ? this.env.appProtoOf(slot) : '';
     if (r.appProtos !== null && !r.appProtos.includes(ap)) return false;
+    if (r.appChecks.length === 0) return true;
+    if (slot < 0) return false;
+    // Protocol-detection-only rules run on the packet where a direction's detection concluded.
+    const done = this.env.detectDoneOf;
+    if (r.pdOnly && done !== undefined && done(slot) === 0) return false;
+    const byDir = this.env.appProtoDirOf;
     for (const c of r.appChecks) {
-      // Suricata evaluates app-layer-protocol once detection concluded ('unknown' asks for the opposite).
-      if (c.proto === 'unknown') {
-        if (ap !== '') return false;
+      // Suricata's DetectAppLayerProtocolPacketMatch: a negation never matches an unknown protocol.
+      if (c.mode === 'either') {
+        const ts = byDir === undefined ? ap : byDir(slot, 0);
+        const tc = byDir === undefined ? ap : byDir(slot, 1);
+        if (c.negated && ts === '' && tc === '') return false;
+        if ((ts === c.proto || tc === c.proto) === c.negated) return false;
         continue;
       }
-      if (ap === '') return false;
-      if ((ap === c.proto) === c.negated) return false;
+      let p = ap;
+      if (byDir !== undefined) {
+        if (c.mode === 'direction') p = byDir(slot, dir);
+        else if (c.mode === 'to_server') p = byDir(slot, 0);
+        else if (c.mode === 'to_client') p = byDir(slot, 1);
+      }
+      // 'unknown' matches a protocol not yet known ('' here).
+      const want = c.proto === 'unknown' ? '' : c.proto;
+      if (c.negated && p === '') return false;
+      if ((p === want) === c.negated) return false;
     }
     return true;
   }
 
-  private matchPacket(
-    r: CompiledRule,
-    pkts: PacketBatch,
-    dec: DecodedBatch,
-    i: number,
-    payload: Buffer | null,
-  ): boolean {
+  private matchPacket(r: CompiledRule, pkts: PacketBatch, dec: DecodedBatch, i: number): boolean {
     const proto = dec.proto[i]!;
     if (r.proto !== 0 && r.proto !== proto && !(r.icmp && proto === 58)) return false;
     const v6 = dec.ipVer[i] === 6;
@@ -584,10 +764,13 @@ export class Detector {
       if (f & FLOW_NOT_ESTABLISHED && est) return false;
       const frag = (dec.layers[i]! & LAYER.REASSEMBLED) !== 0;
       if (f & FLOW_ONLY_FRAG && !frag) return false;
+      // only_stream: the packet's data must be part of the reassembled stream (not RST data, a
+      // retransmission or data past the depth). Matches spanning segments are not seen here.
+      if (f & FLOW_ONLY_STREAM && dec.inStream[i] !== 1) return false;
       if (f & FLOW_NO_FRAG && frag) return false;
       void FLOW_STATELESS;
     }
-    if (!this.appOk(r, slot)) return false;
+    if (!this.appOk(r, slot, dec.flowDir[i]! & 1)) return false;
     for (const c of r.checks) if (!this.check(c, pkts, dec, i)) return false;
     if (!this.flowbitsOk(r, slot)) return false;
     if (!this.flowintsOk(r, slot)) return false;
@@ -599,16 +782,22 @@ export class Detector {
         let buf: Buffer | null;
         if (g.buffer === 'base64_data') buf = st.b64;
         else
-          buf =
-            g.buffer === 'payload'
-              ? (payload ?? this.payloadOf(pkts, dec, i))
-              : this.headerBuffer(g.buffer, pkts, dec, i);
+          buf = g.buffer === 'payload' ? this.packetPayload(pkts, dec, i) : this.headerBuffer(g.buffer, pkts, dec, i);
         if (buf === null) return false;
         if (g.transforms.length > 0) buf = applyTransforms(buf, g.transforms);
         if (!inspect(g.ops, 0, buf, 0, st)) return false;
       }
     }
     return true;
+  }
+
+  /** Packet i's payload view, made once per packet on first use. */
+  private packetPayload(pkts: PacketBatch, dec: DecodedBatch, i: number): Buffer | null {
+    if (this.pktPayloadFor !== i) {
+      this.pktPayload = this.payloadOf(pkts, dec, i);
+      this.pktPayloadFor = i;
+    }
+    return this.pktPayload;
   }
 
   private payloadOf(pkts: PacketBatch, dec: DecodedBatch, i: number): Buffer | null {
@@ -922,8 +1111,19 @@ export class Detector {
       ...ruleFields(r),
       ...(slot >= 0 ? { flow: this.env.countersOf(slot) } : {}),
       ...(dec.vlan[i]! !== 0 ? { vlan: vlanList(dec.vlan[i]!) } : {}),
+      ...this.captures(),
       ...this.captured(pkts, dec, i),
     });
+  }
+
+  /** pcre captures of the rule just matched, for its alert. */
+  private captures(): Pick<AlertRecord, 'context' | 'flowvars' | 'pktvars'> {
+    const st = this.st;
+    const out: Pick<AlertRecord, 'context' | 'flowvars' | 'pktvars'> = {};
+    if (st.context !== null) out.context = { ...st.context };
+    if (st.flowvars !== null) out.flowvars = st.flowvars.slice();
+    if (st.pktvars !== null) out.pktvars = st.pktvars.slice();
+    return out;
   }
 
   /** Copies of the frame and payload for EVE, when configured. */
@@ -937,7 +1137,14 @@ export class Detector {
     const out: Pick<AlertRecord, 'packet' | 'linkType' | 'payload'> = {};
     if (cap.packet) {
       const off = pkts.off[i]!;
-      out.packet = Buffer.from(pkts.buf.subarray(off, off + pkts.capLen[i]!));
+      const pre = dec.reasmPrefix[i]!;
+      out.packet =
+        dec.bufSel[i] === 1 && pre >= 0
+          ? Buffer.concat([
+              pkts.buf.subarray(off, off + pre),
+              dec.alt.subarray(dec.reasmOff[i]!, dec.reasmOff[i]! + dec.reasmLen[i]!),
+            ])
+          : Buffer.from(pkts.buf.subarray(off, off + pkts.capLen[i]!));
       out.linkType = pkts.linkType[i]!;
     }
     if (cap.payload) {
@@ -1023,6 +1230,7 @@ export class Detector {
   }
 
   private txSide(rec: AppRecord, scope: string, side: number, pcapCnt: number): void {
+    if (this.passed[rec.slot] === 1) return;
     const g = this.txGroups.get(`${scope}/${side}`);
     if (g === undefined) return;
     const cand = this.cand;
@@ -1047,17 +1255,23 @@ export class Detector {
         }
       }
       // Hits are already rule ids here; merge with the always list.
-      const h = hits.subarray(0, nHits).sort();
+      sortInPlace(hits, nHits);
+      const h = hits;
       let a = 0;
       let b = 0;
       const always = g.always;
-      while (a < always.length || b < h.length) {
-        if (b >= h.length || (a < always.length && always[a]! < h[b]!)) cand[nc++] = always[a++]!;
+      while (a < always.length || b < nHits) {
+        if (b >= nHits || (a < always.length && always[a]! < h[b]!)) cand[nc++] = always[a++]!;
         else {
           const v = h[b++]!;
           if (nc === 0 || cand[nc - 1] !== v) cand[nc++] = v;
         }
       }
+    }
+    if (this.env.exhaustive === true) {
+      nc = 0;
+      for (const r of this.rules)
+        if (r.scope === scope && (BUFFER_SIDE[r.txDir] & (side === 0 ? 1 : 2)) !== 0) cand[nc++] = r.id;
     }
     if (nc === 0) return;
     const t = rec.flow;
@@ -1071,7 +1285,10 @@ export class Detector {
       if (!this.matchTx(r, rec, side, tuple, v6)) continue;
       if (!this.postMatch(r, rec.slot, rec.tsUs, null, 0, { src: tuple.srcIp, dst: tuple.dstIp, flowId: t.flowId }))
         continue;
-      if (r.action === 'pass') break;
+      if (r.action === 'pass') {
+        this.passed[rec.slot] = 1;
+        break;
+      }
       if (r.noalert) continue;
       if (
         r.suppress.length > 0 &&
@@ -1097,7 +1314,9 @@ export class Detector {
         appProto: rec.kind,
         ...ruleFields(r),
         tx: rec,
+        ...this.captures(),
         flow: this.env.countersOf(rec.slot),
+        ...(this.curPkts !== null && this.curDec !== null ? this.captured(this.curPkts, this.curDec, this.curI) : {}),
       });
     }
   }
@@ -1178,9 +1397,27 @@ function ruleFields(
   };
 }
 
+/** Sort a[0, n) ascending without allocating: insertion sort for the usual few hits. */
+function sortInPlace(a: Int32Array, n: number): void {
+  if (n > 32) {
+    a.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+}
+
 /** Sort hits[0, n) and drop duplicates in place; returns the new length. */
 function uniqueSorted(hits: Int32Array, n: number): number {
-  const h = hits.subarray(0, n).sort();
+  sortInPlace(hits, n);
+  const h = hits;
   let m = 0;
   for (let k = 0; k < n; k++) if (m === 0 || h[m - 1] !== h[k]) h[m++] = h[k]!;
   return m;

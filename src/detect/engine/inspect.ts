@@ -27,6 +27,8 @@ export interface ContentOp {
 
 export interface PcreOp {
   k: 'pcre';
+  /** Captures logged with the alert: group (number or name) -> key, by scope (alert context, flowvar, pktvar). */
+  alertCaps: { group: number | string; key: string; scope: 'alert' | 'flow' | 'pkt' }[];
   /** Compiled with the `g` flag so lastIndex selects the start. */
   re: RegExp;
   negated: boolean;
@@ -120,6 +122,11 @@ export class InspectState {
   steps = 0;
   /** Output of base64_decode, for base64_data. */
   b64: Buffer | null = null;
+  /** pcre captures for the alert's `context` (set by the last matching pcre). */
+  context: Record<string, string> | null = null;
+  /** pcre captures stored as flow / packet variables (EVE alert metadata.flowvars / pktvars). */
+  flowvars: Record<string, string>[] | null = null;
+  pktvars: Record<string, string>[] | null = null;
   /** The latin1 text of the buffer (for pcre), built on first use. */
   private text: string | null = null;
   private textOf: Buffer | null = null;
@@ -131,6 +138,9 @@ export class InspectState {
     this.vars.clear();
     this.steps = 0;
     this.b64 = null;
+    this.context = null;
+    this.flowvars = null;
+    this.pktvars = null;
     this.text = null;
     this.textOf = null;
     this.lower = null;
@@ -349,6 +359,15 @@ export function inspect(ops: readonly InspectOp[], i: number, buf: Buffer, prev:
           const m = re.exec(subject);
           if (m === null) return false;
           const endAt = base + m.index + m[0].length;
+          if (op.alertCaps.length > 0) {
+            for (const c of op.alertCaps) {
+              const v = typeof c.group === 'number' ? m[c.group] : m.groups?.[c.group];
+              if (v === undefined) continue;
+              if (c.scope === 'alert') (st.context ??= {})[c.key] = v;
+              else if (c.scope === 'flow') (st.flowvars ??= []).push({ [c.key]: v });
+              else (st.pktvars ??= []).push({ [c.key]: v });
+            }
+          }
           if (!retry) {
             prev = endAt;
             break;

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRule } from '../signatures/parser.js';
+import { compileRule } from './compile.js';
+import type { CompiledRule } from './compile.js';
+
+function compile(text: string): CompiledRule {
+  const r = parseRule(text);
+  assert.equal(r.kind, 'rule', r.kind === 'error' ? r.reason : '');
+  if (r.kind !== 'rule') throw new Error('unreachable');
+  return compileRule(r, 3);
+}
+
+const dsizeChecks = (opt: string): unknown[] =>
+  compile(`alert tcp any any -> any any (dsize:${opt}; sid:1;)`).checks.filter(
+    (c) => c.k === 'cmp' && c.field === 'dsize',
+  );
+
+test('dsize with != or >= also requires a payload (Suricata signature mask)', () => {
+  assert.deepEqual(dsizeChecks('!9'), [
+    { k: 'cmp', field: 'dsize', op: '!=', a: 9, b: 9 },
+    { k: 'cmp', field: 'dsize', op: '>', a: 0, b: 0 },
+  ]);
+  assert.equal(dsizeChecks('>=10').length, 2);
+  // <, <=, =, > and <> already decide empty packets themselves.
+  for (const o of ['<10', '<=10', '10', '>8', '8<>20']) assert.equal(dsizeChecks(o).length, 1, o);
+});
+
+test('app-layer-protocol keeps its mode; protocol-detection-only rules are marked', () => {
+  const r = compile(
+    'alert tcp any any -> any any (flow:to_client; app-layer-protocol:http1,to_server; app-layer-protocol:!ssh; sid:1;)',
+  );
+  assert.deepEqual(r.appChecks, [
+    { negated: false, proto: 'http', mode: 'to_server' },
+    { negated: true, proto: 'ssh', mode: 'direction' },
+  ]);
+  assert.equal(r.pdOnly, true);
+  assert.equal(compile('alert tcp any any -> any any (app-layer-protocol:tls; flowbits:set,x; sid:1;)').pdOnly, true);
+  // Payload, packet checks, flow state or a protocol in the header make an ordinary rule.
+  assert.equal(compile('alert tcp any any -> any any (app-layer-protocol:tls; content:"a"; sid:1;)').pdOnly, false);
+  assert.equal(compile('alert tcp any any -> any any (app-layer-protocol:tls; dsize:>0; sid:1;)').pdOnly, false);
+  assert.equal(
+    compile('alert tcp any any -> any any (flow:established; app-layer-protocol:tls; sid:1;)').pdOnly,
+    false,
+  );
+  assert.equal(
+    compile('alert tcp any any -> any any (app-layer-protocol:tls; flowbits:isset,x; sid:1;)').pdOnly,
+    false,
+  );
+  assert.equal(compile('alert http any any -> any any (app-layer-protocol:http; sid:1;)').pdOnly, false);
+  assert.equal(compile('alert tcp any any -> any any (sid:1;)').pdOnly, false);
+});
