@@ -390,3 +390,22 @@ test('property: shuffled, duplicated and overlapping segments rebuild the stream
     assert.equal(k.r.stats()['reassembly_memuse'], 0);
   }
 });
+
+test('TCP Fast Open: SYN data joins the stream only when the SYN-ACK acknowledges it', () => {
+  const acked = new Sink();
+  acked.feed([
+    { dir: 0, seq: C_ISN, flags: SYN, data: 'GET /a ' },
+    { dir: 1, seq: S_ISN, ack: C_ISN + 8, flags: SYN | ACK },
+    { dir: 0, seq: C_ISN + 8, ack: S_ISN + 1, flags: ACK | PSH, data: 'HTTP/1.0\r\n\r\n' },
+  ]);
+  assert.equal(acked.text(0), 'GET /a HTTP/1.0\r\n\r\n');
+  assert.deepEqual(acked.evs, []);
+  // The server acknowledges only the SYN (ISN + 1): the data was not accepted and is resent.
+  const refused = new Sink();
+  refused.feed([
+    { dir: 0, seq: C_ISN, flags: SYN, data: 'GET /a ' },
+    { dir: 1, seq: S_ISN, ack: C_ISN + 1, flags: SYN | ACK },
+    { dir: 0, seq: C_ISN + 1, ack: S_ISN + 1, flags: ACK | PSH, data: 'GET /b HTTP/1.0\r\n\r\n' },
+  ]);
+  assert.equal(refused.text(0), 'GET /b HTTP/1.0\r\n\r\n');
+});

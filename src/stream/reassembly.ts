@@ -59,6 +59,8 @@ export const SEGMENT_OVERHEAD = 64;
  * Segments starting this far or more ahead of the next expected byte are dropped as out of window:
  * 2^30 is the largest window RFC 7323 window scaling allows.
  */
+/** SYN data kept for TCP Fast Open at most (a SYN carries at most an MSS). */
+const MAX_SYN_DATA = 65535;
 const MAX_AHEAD = 0x40000000;
 
 const DEFS = {
@@ -172,6 +174,8 @@ export class StreamReassembler {
   private nGapBytes = 0;
   private nBeyondDepth = 0;
   private nSynData = 0;
+  /** Data carried by a SYN, per slot*2+dir, until the SYN-ACK says whether it was accepted. */
+  private readonly synData = new Map<number, Buffer>();
   private nBadSlot = 0;
   private nReleased = 0;
 
@@ -271,8 +275,24 @@ export class StreamReassembler {
     const cap = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
 
     if ((flags & SYN) !== 0) {
-      this.syn(slot, dir, d, o, flags, seq, dec.tcpAck[i]!);
-      if (cap > 0) this.nSynData++; // TCP Fast Open data is not reassembled
+      const ack = dec.tcpAck[i]!;
+      // TCP Fast Open: data on a SYN joins the stream once the SYN-ACK acknowledges it.
+      const pend = (flags & ACK) !== 0 ? this.synData.get(o) : undefined;
+      if (pend !== undefined) this.synData.delete(o);
+      const tfo = pend !== undefined && ack === (this.base[o]! + pend.length) >>> 0;
+      this.syn(slot, dir, d, o, flags, seq, tfo ? this.base[o]! : ack);
+      if (cap > 0) {
+        this.nSynData++;
+        if ((flags & ACK) === 0 && cap <= MAX_SYN_DATA) {
+          const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+          this.synData.set(d, Buffer.from(src.subarray(dec.payOff[i]!, dec.payOff[i]! + cap)));
+          // Inspected as stream data now (Suricata keeps it unless the SYN-ACK refuses it).
+          dec.inStream[i] = 1;
+        }
+      }
+      if (tfo && (this.st[o]! & S_DONE) === 0 && this.nxt[o] === this.base[o]) {
+        if (!this.deliver(slot, dir ^ 1, o, pend, 0, pend.length)) this.nxt[o] = ack;
+      }
       return;
     }
     // The peer acknowledging bytes of direction o that were never seen: skip the hole.
@@ -350,6 +370,8 @@ export class StreamReassembler {
    */
   release(slot: number, deliverPending = true): void {
     if (slot < 0 || slot >= this.maxFlows) return;
+    this.synData.delete(slot * 2);
+    this.synData.delete(slot * 2 + 1);
     this.nReleased++;
     for (let dir = 0; dir < 2; dir++) {
       const d = slot * 2 + dir;

@@ -132,3 +132,15 @@ test(
     assert.ok(rate >= 0.78, `pass rate ${(100 * rate).toFixed(1)} % (${j.passed}/${j.total})`);
   },
 );
+
+test(
+  'stream-aware payload rules: spanning matches, RST data, TCP Fast Open (suricata-verify cases)',
+  { skip: !fs.existsSync(verifyDir) },
+  async () => {
+    const cases = ['tcp-fastopen-07', 'tcp-fastopen-03', 'bug-6244-tcp-rst-with-data', 'bug-6244-tcp-rst-with-data-02'];
+    const r = await runCli(['verify', ...cases.map((c) => path.join(verifyDir, c)), '--json']);
+    const j = JSON.parse(r.stdout) as { cases: { name: string; status: string }[] };
+    for (const c of j.cases) assert.equal(c.status, 'pass', c.name);
+    assert.equal(j.cases.length, cases.length);
+  },
+);

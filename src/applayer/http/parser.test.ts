@@ -285,3 +285,26 @@ test('parser: random and mutated bytes never throw and stay bounded', () => {
   // The parser still decodes valid input afterwards.
   assert.equal(txs(REQ, RES).length, 6);
 });
+
+test('parser: a gzip-compressed request body is decoded (at every split), a bomb stays bounded', () => {
+  const text = Buffer.from('name=value&user=admin');
+  const gz = zlib.gzipSync(text);
+  const req = concat(
+    bytes(`POST /f HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`),
+    gz,
+  );
+  const res = bytes('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  for (let cut = 0; cut <= req.length; cut++) {
+    const t = parseSplit(req, res, [cut]);
+    assert.equal(Buffer.from(t[0]!.requestBody).toString(), text.toString(), `cut at ${cut}`);
+    assert.equal(t[0]!.requestBodyLength, gz.length);
+  }
+  const bomb = zlib.gzipSync(Buffer.alloc(20 * 1024 * 1024), { level: 9 });
+  const big = concat(
+    bytes(`POST / HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: ${bomb.length}\r\n\r\n`),
+    bomb,
+  );
+  const t = parseSplit(big, res);
+  assert.equal(t[0]!.requestBody.length, 4096);
+  assert.equal(t[0]!.requestBodyTruncated, true);
+});

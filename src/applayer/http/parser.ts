@@ -844,6 +844,7 @@ export class HttpConnection {
     let te: string | null = null;
     let cl = -2;
     let hostHeader: string | null = null;
+    let ce: string | null = null;
     const h = tx.requestHeaders;
     for (let i = 0; i < h.length; i++) {
       const [name, value] = h[i]!;
@@ -874,9 +875,14 @@ export class HttpConnection {
         case 'content-length':
           cl = this.contentLength(tx, value, cl, true);
           break;
+        case 'content-encoding':
+          ce = ce === null ? value : ce + ', ' + value;
+          break;
         default:
       }
     }
+    // Compressed request bodies are decoded too (Suricata 7.0.16+), for http.request_body.
+    side.layers = ce === null ? null : this.codings(tx, ce);
     if (hostHeader !== null) {
       const hp = splitHostPort(hostHeader);
       // An absolute URI's authority wins over the Host header (RFC 9112 section 3.2.2).
@@ -1130,9 +1136,16 @@ export class HttpConnection {
     side.rawPrefix = 0;
     if (tx === null) return;
     if (side.isRequest) {
-      tx.requestBody = body;
-      tx.requestBodyTruncated = dropped;
       tx.requestComplete = true;
+      if (layers === null) {
+        tx.requestBody = body;
+        tx.requestBodyTruncated = dropped;
+        return;
+      }
+      const r = decodeLayers(layers, body, this.requestBodyLimit, this.compressedBodyLimit);
+      if (r.error) tx.addEvent(HTTP_EVENT.GZIP_DECOMPRESSION_FAILED);
+      tx.requestBody = r.data;
+      tx.requestBodyTruncated = r.truncated || dropped;
       return;
     }
     tx.responseComplete = true;

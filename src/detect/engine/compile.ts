@@ -145,6 +145,11 @@ export interface CompiledRule {
   tlsVersions: number[];
   /** ssh.protoversion / ssh.softwareversion checks. */
   sshChecks: { field: 'proto' | 'software'; value: string }[];
+  /**
+   * TCP payload inspection: 'pkt' packet payloads only (`tcp-pkt`, `flow:no_stream`), 'stream'
+   * reassembled stream data only (`tcp-stream`, `flow:only_stream`), 'both' (plain `tcp`/`ip`).
+   */
+  streamMode: 'pkt' | 'stream' | 'both';
   /** No content/pcre/byte/packet checks: only addresses, ports and protocol (Suricata's IP-only rules). */
   ipOnly: boolean;
   /** IPv4 ranges of the source and destination (for the IP-only index). */
@@ -573,6 +578,7 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     tlsVersions: [],
     sshChecks: [],
     ipOnly: false,
+    streamMode: rule.protocol === 'tcp-pkt' ? 'pkt' : rule.protocol === 'tcp-stream' ? 'stream' : 'both',
     pdOnly: false,
     srcV4: addressSet(rule.src).v4,
     dstV4: addressSet(rule.dst).v4,
@@ -924,6 +930,8 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   }
   r.scope = scope;
   r.txDir = dir;
+  if (r.flow & FLOW_ONLY_STREAM) r.streamMode = 'stream';
+  else if (r.flow & FLOW_NO_STREAM) r.streamMode = 'pkt';
   const chosen = fastContent ?? bestContent;
   if (chosen !== null) r.fast = { prog: r.progs.indexOf(chosen.prog), pat: fastBytes(chosen.c) };
   r.ipOnly =

@@ -263,6 +263,12 @@ export class Detector {
   private curPkts: PacketBatch | null = null;
   private curDec: DecodedBatch | null = null;
   private curI = 0;
+  /** Last stream bytes per slot*2+dir (for patterns spanning segments), when stream rules exist. */
+  private readonly tails = new Map<number, Buffer>();
+  private readonly streamRules: boolean;
+  /** Payload seen by candidate evaluation instead of the packet's (stream window / tail). */
+  private payloadOverride: Buffer | null = null;
+  private readonly straddle: Int32Array;
   private pktPayload: Buffer | null = null;
   private pktPayloadFor = -1;
   /** Some rule uses stream_size (otherwise the per-flow byte counts are not kept). */
@@ -298,6 +304,14 @@ export class Detector {
     this.ipDone = new Uint8Array(env.slotCapacity);
     this.passed = new Uint8Array(env.slotCapacity);
     this.trackStreamBytes = this.rules.some((r) => r.checks.some((c) => c.k === 'stream_size'));
+    this.streamRules = this.rules.some(
+      (r) =>
+        r.scope === 'pkt' &&
+        r.streamMode !== 'pkt' &&
+        (r.proto === 6 || r.proto === 0) &&
+        r.progs.some((g) => g.buffer === 'payload'),
+    );
+    this.straddle = new Int32Array(n + 1);
     // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
     this.ipCand = new Int32Array(3 * n + 1);
     this.merged = new Int32Array(n + 1);
@@ -538,6 +552,10 @@ export class Detector {
 
   /** Forget a flow's state (its slot is about to be reused). */
   release(slot: number): void {
+    if (this.streamRules) {
+      this.tails.delete(slot * 2);
+      this.tails.delete(slot * 2 + 1);
+    }
     if (slot < this.ipDone.length) {
       this.ipDone[slot] = 0;
       this.passed[slot] = 0;
@@ -600,23 +618,103 @@ export class Detector {
     const ni = this.ipOnlyCandidates(protoClass(proto), dec, i);
     if (ni > 0) nc = this.mergeInto(nc, ni);
     if (this.env.exhaustive === true) nc = this.exhaustivePacket(protoClass(proto), ni > 0);
-    if (nc === 0) return;
+    // Raw stream view (TCP data accepted into the stream): the bytes before this segment.
+    const key = slot * 2 + (dec.flowDir[i]! & 1);
+    const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1;
+    const tail = streamData ? this.tails.get(key) : undefined;
+    // Fast patterns spanning the previous stream bytes and this segment: scan the seam.
+    let ns = 0;
+    if (tail !== undefined && mpm !== null && this.env.exhaustive !== true) {
+      const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+      const a = Math.min(tail.length, SEAM - 1);
+      const b = Math.min(payLen, SEAM - 1);
+      const seam = Buffer.allocUnsafe(a + b);
+      tail.copy(seam, 0, tail.length - a);
+      src.copy(seam, a, dec.payOff[i]!, dec.payOff[i]! + b);
+      const n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
+      for (let k = 0; k < n; k++) {
+        const id = patRule[this.hits[k]!]!;
+        if (this.rules[id]!.streamMode !== 'pkt') this.straddle[ns++] = id;
+      }
+      if (ns > 1) ns = uniqueSorted(this.straddle, ns);
+    }
+    if (nc === 0 && ns === 0) {
+      if (streamData) this.keepTail(key, pkts, dec, i, tail);
+      return;
+    }
     let alerts = 0;
+    let nm = 0;
+    const matched = this.ipCand; // reused as the list of rules that alerted on this packet
     const tsUs = pkts.tsUs[i]!;
-    for (let k = 0; k < nc; k++) {
-      const r = this.rules[cand[k]!]!;
+    for (let k = 0; k < nc + ns; k++) {
+      const fromSeam = k >= nc;
+      const r = this.rules[fromSeam ? this.straddle[k - nc]! : cand[k]!]!;
+      if (fromSeam && (indexOf(cand, nc, r.id) || indexOf(matched, nm, r.id))) continue;
       this.evaluated++;
-      if (!this.matchPacket(r, pkts, dec, i)) continue;
+      let ok: boolean;
+      if (r.streamMode === 'stream' || fromSeam) ok = streamData && this.matchStream(r, pkts, dec, i, tail);
+      else {
+        ok = this.matchPacket(r, pkts, dec, i);
+        // Exhaustive mode has no seam scan: try every stream rule's spanning match directly.
+        if (!ok && this.env.exhaustive === true && r.streamMode === 'both' && streamData && tail !== undefined)
+          ok = this.matchStream(r, pkts, dec, i, tail);
+      }
+      if (!ok) continue;
       // Post-match actions (flowbits, ...) apply at once, so later rules of this packet see them.
       if (!this.postMatch(r, slot, tsUs, dec, i, null)) continue;
       if (r.action === 'pass') {
         if (slot >= 0) this.passed[slot] = 1;
         break;
       }
+      matched[nm++] = r.id;
       if (r.noalert || alerts >= this.alertMax) continue;
       alerts++;
       this.raisePacket(r, pkts, dec, i, pcapCnt);
     }
+    if (streamData) this.keepTail(key, pkts, dec, i, tail);
+  }
+
+  /**
+   * A stream-inspecting rule on a segment: it matches the stream window (the previous stream bytes
+   * and this segment) but not those previous bytes alone — the match needs this segment's data,
+   * so each stream match alerts once, on the segment that completes it.
+   */
+  private matchStream(
+    r: CompiledRule,
+    pkts: PacketBatch,
+    dec: DecodedBatch,
+    i: number,
+    tail: Buffer | undefined,
+  ): boolean {
+    if (tail === undefined || tail.length === 0) return this.matchPacket(r, pkts, dec, i);
+    const payload = this.payloadOf(pkts, dec, i);
+    if (payload === null) return false;
+    this.payloadOverride = Buffer.concat([tail, payload]);
+    const win = this.matchPacket(r, pkts, dec, i);
+    if (!win) {
+      this.payloadOverride = null;
+      return false;
+    }
+    this.payloadOverride = tail;
+    const old = this.matchPacket(r, pkts, dec, i);
+    this.payloadOverride = null;
+    return !old;
+  }
+
+  /** Remember the last TAIL stream bytes of this direction (after this segment). */
+  private keepTail(key: number, pkts: PacketBatch, dec: DecodedBatch, i: number, tail: Buffer | undefined): void {
+    const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+    const off = dec.payOff[i]!;
+    const len = dec.payLen[i]!;
+    if (len >= TAIL) {
+      this.tails.set(key, Buffer.from(src.subarray(off + len - TAIL, off + len)));
+      return;
+    }
+    const keep = Math.min(tail === undefined ? 0 : tail.length, TAIL - len);
+    const out = Buffer.allocUnsafe(keep + len);
+    if (keep > 0) tail!.copy(out, 0, tail!.length - keep);
+    src.copy(out, keep, off, off + len);
+    this.tails.set(key, out);
   }
 
   /** Every packet rule of protocol class c (IP-only ones when due), for the exhaustive mode. */
@@ -793,6 +891,7 @@ export class Detector {
 
   /** Packet i's payload view, made once per packet on first use. */
   private packetPayload(pkts: PacketBatch, dec: DecodedBatch, i: number): Buffer | null {
+    if (this.payloadOverride !== null) return this.payloadOverride;
     if (this.pktPayloadFor !== i) {
       this.pktPayload = this.payloadOf(pkts, dec, i);
       this.pktPayloadFor = i;
@@ -1396,6 +1495,17 @@ function ruleFields(
     target: r.target,
   };
 }
+
+/** Is v among a[0, n)? */
+function indexOf(a: Int32Array, n: number, v: number): boolean {
+  for (let k = 0; k < n; k++) if (a[k] === v) return true;
+  return false;
+}
+
+/** Stream bytes kept per flow direction for matches spanning segments. */
+const TAIL = 256;
+/** Bytes on each side of a segment boundary scanned for spanning fast patterns (longer patterns are not seen spanning). */
+const SEAM = 64;
 
 /** Sort a[0, n) ascending without allocating: insertion sort for the usual few hits. */
 function sortInPlace(a: Int32Array, n: number): void {
