@@ -25,7 +25,6 @@ import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../../test/fuzz/prng.js';
 import { MPM_DEFAULT_DENSE_BUDGET, MpmBuilder } from '../../src/detect/engine/mpm.js';
 import type { Mpm } from '../../src/detect/engine/mpm.js';
-import { FastMpmBuilder } from '../../src/detect/engine/fastmpm.js';
 
 // Compiled to dist/bench/micro/ (or any --outDir): also try ../shared from the working directory.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -193,164 +192,23 @@ function report(label: string, pats: Uint8Array[], sets: [string, Uint8Array[]][
   }
 }
 
-/** TCP/UDP payloads (Ethernet, optional VLAN, IPv4/IPv6) of every classic pcap in corpus/. */
-function pcapPayloads(): Uint8Array[] {
-  const dir = path.join(SHARED, 'corpus');
-  const out: Uint8Array[] = [];
-  if (!fs.existsSync(dir)) return out;
-  for (const f of fs.readdirSync(dir).sort()) {
-    if (!f.endsWith('.pcap')) continue;
-    const d = fs.readFileSync(path.join(dir, f));
-    if (d.length < 24 || d.readUInt32LE(0) !== 0xa1b2c3d4 || d.readUInt32LE(20) !== 1) continue;
-    for (let o = 24; o + 16 <= d.length;) {
-      const cap = d.readUInt32LE(o + 8);
-      const p = o + 16;
-      o = p + cap;
-      if (o > d.length) break;
-      let q = p + 12;
-      let et = d.readUInt16BE(q);
-      if (et === 0x8100) et = d.readUInt16BE((q += 4));
-      q += 2;
-      let proto = -1;
-      if (et === 0x0800 && q + 20 <= o) {
-        proto = d[q + 9]!;
-        q += (d[q]! & 15) * 4;
-      } else if (et === 0x86dd && q + 40 <= o) {
-        proto = d[q + 6]!;
-        q += 40;
-      }
-      if (proto === 6 && q + 20 <= o) q += (d[q + 12]! >> 4) * 4;
-      else if (proto === 17) q += 8;
-      else continue;
-      if (q < o) out.push(Uint8Array.from(d.subarray(q, o)));
-    }
-  }
-  return out;
+console.log(`node ${process.version}, ${BUF}-byte buffers, best of ${TRIALS} trials, dense budget ${BUDGET}`);
+for (const count of COUNTS) {
+  const pats = synthetic(count, count);
+  report('synthetic', pats, [
+    ['random', buffers('random', pats, 1)],
+    ['text', buffers('text', pats, 2)],
+    ['prefix-soup', buffers('prefix', pats, 3)],
+  ]);
 }
-
-interface Scanner {
-  idCapacity: number;
-  scan(buf: Uint8Array, off: number, len: number, out: Int32Array, seen: Uint32Array, gen: number): number;
-}
-
-/** Scratch and position of one scanner in {@link rateOf}. */
-interface RateState {
-  m: Scanner;
-  out: Int32Array;
-  seen: Uint32Array;
-  gen: number;
-  at: number;
-  best: number;
-  ids: number;
-}
-
-/**
- * Best MB/s of each scanner over MPM_TRIALS passes of 256 KB of buffers, trials interleaved so
- * that load changes on a shared machine hit both alike; and ids per buffer.
- */
-function rateOf(ms: Scanner[], bufs: Uint8Array[]): { mbps: number; ids: number }[] {
-  const st: RateState[] = ms.map((m) => ({
-    m,
-    out: new Int32Array(Math.max(1, m.idCapacity)),
-    seen: new Uint32Array(m.idCapacity),
-    gen: 0,
-    at: 0,
-    best: 0,
-    ids: 0,
-  }));
-  for (const s of st) for (const b of bufs) s.ids += s.m.scan(b, 0, b.length, s.out, s.seen, ++s.gen);
-  for (let t = 0; t < TRIALS; t++) {
-    for (const s of st) {
-      let bytes = 0;
-      const t0 = process.hrtime.bigint();
-      while (bytes < 256 * 1024) {
-        const b = bufs[s.at]!;
-        s.at = (s.at + 1) % bufs.length;
-        s.m.scan(b, 0, b.length, s.out, s.seen, ++s.gen);
-        bytes += b.length;
-      }
-      s.best = Math.max(s.best, bytes / (Number(process.hrtime.bigint() - t0) / 1e3));
-    }
-  }
-  return st.map((s) => ({ mbps: s.best, ids: s.ids / bufs.length }));
-}
-
-function compareFast(label: string, pats: Uint8Array[], sets: [string, Uint8Array[]][]): void {
-  const a = new MpmBuilder();
-  const b = new FastMpmBuilder();
-  for (let i = 0; i < pats.length; i++) {
-    a.add(pats[i]!, i);
-    b.add(pats[i]!, i);
-  }
-  const t0 = performance.now();
-  const ma = a.build();
-  const t1 = performance.now();
-  const mb = b.build();
-  const t2 = performance.now();
-  console.log(
-    `${label} ${pats.length} patterns: Mpm build ${(t1 - t0).toFixed(0)} ms ${(ma.memoryBytes / 2 ** 20).toFixed(1)} MB, ` +
-      `FastMpm build ${(t2 - t1).toFixed(0)} ms ${(mb.memoryBytes / 2 ** 20).toFixed(1)} MB`,
-  );
-  for (const [k, bufs] of sets) {
-    const [ra, rb] = rateOf([ma, mb], bufs) as [{ mbps: number; ids: number }, { mbps: number; ids: number }];
-    if (ra.ids !== rb.ids) throw new Error(`${label} ${k}: Mpm and FastMpm disagree (${ra.ids} vs ${rb.ids} ids/buf)`);
-    console.log(
-      `  ${k.padEnd(12)} Mpm ${ra.mbps.toFixed(0).padStart(5)} MB/s  FastMpm ${rb.mbps.toFixed(0).padStart(5)} MB/s  ` +
-        `x${(rb.mbps / ra.mbps).toFixed(2)}  (${ra.ids.toFixed(2)} ids/buf)`,
-    );
-  }
-}
-
-function fastSection(): void {
-  console.log('--- Mpm vs FastMpm');
-  for (const count of [1000, 5000]) {
-    const pats = synthetic(count, count);
-    compareFast('synthetic', pats, [
-      ['random', buffers('random', pats, 1)],
-      ['text', buffers('text', pats, 2)],
-      ['prefix-soup', buffers('prefix', pats, 3)],
+const et = etOpen();
+const slices = captureSlices();
+if (et !== null && slices !== null) {
+  for (const count of [5000, 15000, et.length]) {
+    if (count > et.length) continue;
+    report('ET Open', et.slice(0, count), [
+      ['capture', slices],
+      ['random', buffers('random', et, 1)],
     ]);
   }
-  const et = etOpen();
-  const payloads = pcapPayloads();
-  if (et === null || payloads.length === 0) {
-    console.log(`(ET Open rules or captures not found under ${SHARED}: real set skipped)`);
-    return;
-  }
-  const bytes = payloads.reduce((s, p) => s + p.length, 0);
-  console.log(
-    `payloads: ${payloads.length} packets, ${(bytes / 2 ** 20).toFixed(1)} MB, ET Open ${et.length} patterns`,
-  );
-  const slices = captureSlices() ?? [];
-  for (const count of [1000, 5000, et.length]) {
-    const sets: [string, Uint8Array[]][] = [['payloads', payloads]];
-    if (slices.length > 0) sets.push(['pcap-slices', slices]);
-    sets.push(['random', buffers('random', et, 1)], ['text', buffers('text', et, 2)]);
-    compareFast('ET Open', et.slice(0, Math.min(count, et.length)), sets);
-  }
-}
-
-if (process.env['MPM_FAST_ONLY'] === '1') fastSection();
-else {
-  console.log(`node ${process.version}, ${BUF}-byte buffers, best of ${TRIALS} trials, dense budget ${BUDGET}`);
-  for (const count of COUNTS) {
-    const pats = synthetic(count, count);
-    report('synthetic', pats, [
-      ['random', buffers('random', pats, 1)],
-      ['text', buffers('text', pats, 2)],
-      ['prefix-soup', buffers('prefix', pats, 3)],
-    ]);
-  }
-  const et = etOpen();
-  const slices = captureSlices();
-  if (et !== null && slices !== null) {
-    for (const count of [5000, 15000, et.length]) {
-      if (count > et.length) continue;
-      report('ET Open', et.slice(0, count), [
-        ['capture', slices],
-        ['random', buffers('random', et, 1)],
-      ]);
-    }
-  } else console.log(`(ET Open rules or capture not found under ${SHARED}: real set skipped)`);
-  fastSection();
-}
+} else console.log(`(ET Open rules or capture not found under ${SHARED}: real set skipped)`);

@@ -7,7 +7,17 @@ import type { FlowRecord } from '../flow/table.js';
 import type { FlowSink } from '../pipeline/sink.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
 import type { AlertEveOptions } from './eve.js';
-import { alertEvent, dnsEvents, smtpEvents, flowEvent, ftpEvent, httpEvent, sshEvent, tlsEvent } from './eve.js';
+import {
+  alertEvent,
+  dnsEvents,
+  httpFileinfoEvent,
+  smtpEvents,
+  flowEvent,
+  ftpEvent,
+  httpEvent,
+  sshEvent,
+  tlsEvent,
+} from './eve.js';
 import { TalkerTable } from './talkers.js';
 import type { TalkerEntry } from './talkers.js';
 
@@ -70,8 +80,11 @@ class AnalyzeSink implements FlowSink {
 
   app(rec: AppRecord): void {
     if (!this.opts.eve) return;
-    if (rec.kind === 'http') this.eve += this.line(httpEvent(rec, this.opts.host));
-    else if (rec.kind === 'tls') this.eve += this.line(tlsEvent(rec, this.opts.host));
+    if (rec.kind === 'http') {
+      this.eve += this.line(httpEvent(rec, this.opts.host));
+      const fi = httpFileinfoEvent(rec, this.opts.host);
+      if (fi !== null) this.eve += this.line(fi);
+    } else if (rec.kind === 'tls') this.eve += this.line(tlsEvent(rec, this.opts.host));
     else if (rec.kind === 'ssh') this.eve += this.line(sshEvent(rec, this.opts.host));
     else if (rec.kind === 'ftp') this.eve += this.line(ftpEvent(rec, this.opts.host));
     else if (rec.kind === 'smtp') for (const ev of smtpEvents(rec, this.opts.host)) this.eve += this.line(ev);

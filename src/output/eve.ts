@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import type { DnsRecord, FtpRecord, HttpRecord, SmtpRecord, SshRecord, TlsRecord } from '../applayer/app-layer.js';
 import { smtpEveBody, smtpFileinfoObject } from '../applayer/smtp/eve.js';
+import { httpFileinfoObject } from './fileinfo.js';
 import { ftpEveObject } from '../applayer/ftp/eve.js';
 import { sshEveObject } from '../applayer/ssh/eve.js';
 import { tlsEveObject } from '../applayer/tls/eve.js';
@@ -106,6 +107,24 @@ function appEventHeader(flow: FlowTuple, tsUs: number, eventType: string, host: 
     dest_port: flow.dstPort,
     proto: protoName(flow.proto),
   };
+}
+
+/** The EVE `fileinfo` event for the file an HTTP response carried, null when it carried none. */
+export function httpFileinfoEvent(rec: HttpRecord, host: string): Record<string, unknown> | null {
+  const fi = httpFileinfoObject(rec.tx);
+  if (fi === null) return null;
+  // Files travel server -> client.
+  const t = rec.flow;
+  const ev = appEventHeader(
+    { ...t, srcIp: t.dstIp, dstIp: t.srcIp, srcPort: t.dstPort, dstPort: t.srcPort },
+    rec.tx.responseTsUs >= 0 ? rec.tx.responseTsUs : rec.tsUs,
+    'fileinfo',
+    host,
+  );
+  ev['app_proto'] = 'http';
+  ev['http'] = httpEveObject(rec.tx);
+  ev['fileinfo'] = fi;
+  return ev;
 }
 
 /** The EVE `smtp` event of a finished SMTP transaction, and a `fileinfo` event per attachment. */

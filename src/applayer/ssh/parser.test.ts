@@ -73,3 +73,31 @@ test('EVE ssh object validates against Suricata schema', () => {
   };
   assert.equal(validate(ev), true);
 });
+
+test('fuzz: random, truncated and mutated banners in random pieces never throw and stay bounded', async () => {
+  const { mulberry32 } = await import('../../../test/fuzz/prng.js');
+  const rnd = mulberry32(7);
+  const seeds = [CLIENT, SERVER, Buffer.from('SSH-1.99-Cisco-1.25\r\n'), Buffer.from('SSH-2.0-x\n')];
+  for (let n = 0; n < 3000; n++) {
+    const base = seeds[n % seeds.length]!;
+    let data: Buffer;
+    if (n % 3 === 0) data = Buffer.from(Array.from({ length: Math.floor(rnd() * 600) }, () => Math.floor(rnd() * 256)));
+    else {
+      data = Buffer.from(base.subarray(0, Math.floor(rnd() * (base.length + 1))));
+      for (let m = Math.floor(rnd() * 4); m > 0 && data.length > 0; m--)
+        data[Math.floor(rnd() * data.length)] = Math.floor(rnd() * 256);
+    }
+    const c = new SshConnection();
+    let off = 0;
+    while (off < data.length) {
+      const len = 1 + Math.floor(rnd() * 40);
+      c.feed(n % 2 === 0 ? 0 : 1, data, off, Math.min(len, data.length - off), n);
+      off += len;
+    }
+    for (const b of [c.client, c.server]) {
+      if (b === null) continue;
+      // A banner line is capped, so its parts are too.
+      assert.ok(b.protoVersion.length + b.softwareVersion.length + b.comments.length <= 255);
+    }
+  }
+});
