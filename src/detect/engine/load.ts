@@ -4,10 +4,8 @@
  * threshold.config (`threshold`, `event_filter`, `suppress`).
  */
 import fs from 'node:fs';
-import { loadClassificationConfig, defaultClassifications, rulePriority, ruleLines } from '../signatures/ruleset.js';
+import { defaultClassifications, forEachRule, loadClassificationConfig, rulePriority } from '../signatures/ruleset.js';
 import type { Classifications, SkippedRule } from '../signatures/ruleset.js';
-import { RuleFileError } from '../signatures/ruleset.js';
-import { parseRule } from '../signatures/parser.js';
 import type { RuleVars } from '../signatures/vars.js';
 import { CompileError, addressMatcher, compileRule } from './compile.js';
 import type { CompiledRule, RateSpec } from './compile.js';
@@ -40,28 +38,14 @@ export function loadDetectRules(spec: DetectSpec): LoadedRules {
   const rules: CompiledRule[] = [];
   const skipped: SkippedRule[] = [];
   const seen = new Set<string>();
-  for (const file of spec.ruleFiles) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new RuleFileError(
-        file,
-        `cannot read rule file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    for (const { line, text: rt } of ruleLines(text)) {
-      const r = parseRule(rt, spec.vars);
-      if (r.kind === 'error') {
-        const s: SkippedRule = { file, line, reason: r.reason, group: r.group };
-        if (r.keyword !== undefined) s.keyword = r.keyword;
-        skipped.push(s);
-        continue;
-      }
+  forEachRule(
+    spec.ruleFiles,
+    spec.vars,
+    (r, file, line) => {
       const key = `${r.gid}:${r.sid}`;
       if (seen.has(key)) {
         skipped.push({ file, line, reason: `duplicate sid ${r.sid}`, group: 'duplicate sid' });
-        continue;
+        return;
       }
       try {
         const c = compileRule(r, rulePriority(r, classes));
@@ -72,8 +56,9 @@ export function loadDetectRules(spec: DetectSpec): LoadedRules {
         if (!(e instanceof CompileError)) throw e;
         skipped.push({ file, line, reason: e.message, group: e.group });
       }
-    }
-  }
+    },
+    skipped,
+  );
   const thresholdErrors = spec.thresholdFile === null ? [] : applyThresholdFile(spec.thresholdFile, rules, spec.vars);
   return { rules, skipped, classifications: classes, thresholdErrors };
 }

@@ -25,41 +25,37 @@ export function enableLinearFallback(): void {
   enabled = true;
 }
 
-/** True when the pattern uses lookaround or backreferences (unsupported by the linear engine). */
-export function needsBacktracking(source: string): boolean {
+/** Scan a pattern for backreferences and lookaround (outside character classes). */
+function scanFeatures(source: string): { backreference: boolean; lookaround: boolean } {
+  const out = { backreference: false, lookaround: false };
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
     const c = source[i];
     if (c === '\\') {
       const n = source[i + 1] ?? '';
-      if (!inClass && (/[1-9]/.test(n) || n === 'k')) return true;
+      if (!inClass && (/[1-9]/.test(n) || n === 'k')) out.backreference = true;
       i++;
     } else if (inClass) {
       if (c === ']') inClass = false;
     } else if (c === '[') inClass = true;
     else if (c === '(' && source[i + 1] === '?') {
       const n = source[i + 2];
-      if (n === '=' || n === '!') return true;
-      if (n === '<' && (source[i + 3] === '=' || source[i + 3] === '!')) return true;
+      if (n === '=' || n === '!' || (n === '<' && (source[i + 3] === '=' || source[i + 3] === '!')))
+        out.lookaround = true;
     }
   }
-  return false;
+  return out;
+}
+
+/** True when the pattern uses lookaround or backreferences (unsupported by the linear engine). */
+export function needsBacktracking(source: string): boolean {
+  const f = scanFeatures(source);
+  return f.backreference || f.lookaround;
 }
 
 /** True when the pattern has backreferences (whose case-insensitivity folding cannot express). */
 export function hasBackreference(source: string): boolean {
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') {
-      const n = source[i + 1] ?? '';
-      if (!inClass && (/[1-9]/.test(n) || n === 'k')) return true;
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-    } else if (c === '[') inClass = true;
-  }
-  return false;
+  return scanFeatures(source).backreference;
 }
 
 /**

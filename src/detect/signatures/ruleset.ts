@@ -61,13 +61,15 @@ export function ruleLines(text: string): { line: number; text: string }[] {
 }
 
 /**
- * Load and parse rule files. Unreadable files throw RuleFileError; every other problem is a
- * skipped rule. A rule repeating an already loaded (gid, sid) is skipped as `duplicate sid N`.
+ * Read and parse rule files in order: each parsed rule goes to `onRule` with its file and line,
+ * each unparsable one to `skipped`. Unreadable files throw RuleFileError.
  */
-export function loadRuleFiles(paths: string[], vars?: RuleVars): RuleSet {
-  const rules: ParsedRule[] = [];
-  const skipped: SkippedRule[] = [];
-  const seen = new Set<string>();
+export function forEachRule(
+  paths: string[],
+  vars: RuleVars | undefined,
+  onRule: (rule: ParsedRule, file: string, line: number) => void,
+  skipped: SkippedRule[],
+): void {
   for (const file of paths) {
     let text: string;
     try {
@@ -86,15 +88,33 @@ export function loadRuleFiles(paths: string[], vars?: RuleVars): RuleSet {
         skipped.push(s);
         continue;
       }
+      onRule(r, file, line);
+    }
+  }
+}
+
+/**
+ * Load and parse rule files. Unreadable files throw RuleFileError; every other problem is a
+ * skipped rule. A rule repeating an already loaded (gid, sid) is skipped as `duplicate sid N`.
+ */
+export function loadRuleFiles(paths: string[], vars?: RuleVars): RuleSet {
+  const rules: ParsedRule[] = [];
+  const skipped: SkippedRule[] = [];
+  const seen = new Set<string>();
+  forEachRule(
+    paths,
+    vars,
+    (r, file, line) => {
       const key = `${r.gid}:${r.sid}`;
       if (seen.has(key)) {
         skipped.push({ file, line, reason: `duplicate sid ${r.sid}`, group: 'duplicate sid' });
-        continue;
+        return;
       }
       seen.add(key);
       rules.push(r);
-    }
-  }
+    },
+    skipped,
+  );
   return { rules, skipped };
 }
 
