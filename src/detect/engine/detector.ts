@@ -338,9 +338,8 @@ export class Detector {
           ipRules.push(r);
           continue;
         }
-        const fp = r.fast;
-        if (fp !== null && r.progs[fp.prog]!.buffer === 'payload' && r.progs[fp.prog]!.transforms.length === 0) {
-          b.add(fp.pat.subarray(0, 255), patRule.length);
+        if (payloadFastPattern(r)) {
+          b.add(r.fast!.pat.subarray(0, 255), patRule.length);
           patRule.push(r.id);
         } else {
           const cs = coverage(r.srcV4);
@@ -424,8 +423,7 @@ export class Detector {
       for (const r of this.rules) {
         if (r.scope !== 'pkt' || r.ipOnly || r.icmp || (r.proto !== 0 && r.proto !== 6)) continue;
         const fp = r.fast;
-        const inMpm =
-          fp !== null && r.progs[fp.prog]!.buffer === 'payload' && r.progs[fp.prog]!.transforms.length === 0;
+        const inMpm = payloadFastPattern(r);
         // Rules without a payload fast pattern that the class checks every packet are grouped by port too.
         if (!inMpm && !tcpAlways.has(r.id)) continue;
         if ((dir === 0 && r.flow & FLOW_TO_CLIENT) || (dir === 1 && r.flow & FLOW_TO_SERVER)) continue;
@@ -642,6 +640,7 @@ export class Detector {
       if (streamData) this.keepTail(key, pkts, dec, i, tail);
       return;
     }
+    this.loadWords(dec, i);
     let alerts = 0;
     let nm = 0;
     const matched = this.ipCand; // reused as the list of rules that alerted on this packet
@@ -762,8 +761,13 @@ export class Detector {
   private merge(always: Int32Array, patRule: Int32Array, nHits: number): number {
     const hits = this.hits;
     for (let k = 0; k < nHits; k++) hits[k] = patRule[hits[k]!]!;
-    sortInPlace(hits, nHits);
-    const h = hits;
+    return this.mergeAlways(always, nHits);
+  }
+
+  /** this.cand = always ∪ the rule ids in hits[0, nHits) (sorted, unique); returns the count. */
+  private mergeAlways(always: Int32Array, nHits: number): number {
+    const h = this.hits;
+    sortInPlace(h, nHits);
     const cand = this.cand;
     let a = 0;
     let b = 0;
@@ -844,11 +848,8 @@ export class Detector {
     const proto = dec.proto[i]!;
     if (r.proto !== 0 && r.proto !== proto && !(r.icmp && proto === 58)) return false;
     const v6 = dec.ipVer[i] === 6;
+    // The packet's addresses are in this.words (loaded once per packet by packet()).
     const w = this.words;
-    for (let k = 0; k < 4; k++) {
-      w[k] = dec.src[i * 4 + k]!;
-      w[4 + k] = dec.dst[i * 4 + k]!;
-    }
     const hasPorts = proto === 6 || proto === 17 || proto === 132;
     if (!this.headerMatch(r, v6, w, dec.sport[i]!, dec.dport[i]!, hasPorts)) return false;
     const slot = dec.flowSlot[i]!;
@@ -1098,13 +1099,19 @@ export class Detector {
     return true;
   }
 
-  private ipsOf(dec: DecodedBatch, i: number): { src: string; dst: string } {
-    const v = dec.ipVer[i]!;
+  /** Packet i's source (words 0..3) and destination (4..7) addresses, into this.words. */
+  private loadWords(dec: DecodedBatch, i: number): Uint32Array {
     const w = this.words;
     for (let k = 0; k < 4; k++) {
       w[k] = dec.src[i * 4 + k]!;
       w[4 + k] = dec.dst[i * 4 + k]!;
     }
+    return w;
+  }
+
+  private ipsOf(dec: DecodedBatch, i: number): { src: string; dst: string } {
+    const v = dec.ipVer[i]!;
+    const w = this.loadWords(dec, i);
     return { src: formatIp(v, w, 0), dst: formatIp(v, w, 4) };
   }
 
@@ -1185,11 +1192,7 @@ export class Detector {
 
   private raisePacket(r: CompiledRule, pkts: PacketBatch, dec: DecodedBatch, i: number, pcapCnt: number): void {
     const v = dec.ipVer[i]!;
-    const w = this.words;
-    for (let k = 0; k < 4; k++) {
-      w[k] = dec.src[i * 4 + k]!;
-      w[4 + k] = dec.dst[i * 4 + k]!;
-    }
+    const w = this.loadWords(dec, i);
     if (r.suppress.length > 0 && this.suppressed(r, v === 6)) return;
     const slot = dec.flowSlot[i]!;
     if (slot >= 0) this.env.markAlerted(slot);
@@ -1333,7 +1336,7 @@ export class Detector {
     const g = this.txGroups.get(`${scope}/${side}`);
     if (g === undefined) return;
     const cand = this.cand;
-    let nc = 0;
+    let nc: number;
     if (g.prefilters.length === 0) {
       for (let k = 0; k < g.always.length; k++) cand[k] = g.always[k]!;
       nc = g.always.length;
@@ -1354,18 +1357,7 @@ export class Detector {
         }
       }
       // Hits are already rule ids here; merge with the always list.
-      sortInPlace(hits, nHits);
-      const h = hits;
-      let a = 0;
-      let b = 0;
-      const always = g.always;
-      while (a < always.length || b < nHits) {
-        if (b >= nHits || (a < always.length && always[a]! < h[b]!)) cand[nc++] = always[a++]!;
-        else {
-          const v = h[b++]!;
-          if (nc === 0 || cand[nc - 1] !== v) cand[nc++] = v;
-        }
-      }
+      nc = this.mergeAlways(g.always, nHits);
     }
     if (this.env.exhaustive === true) {
       nc = 0;
@@ -1494,6 +1486,12 @@ function ruleFields(
     metadata: r.metadata,
     target: r.target,
   };
+}
+
+/** The rule's fast pattern is in the packet payload, untransformed (it joins the payload automatons). */
+function payloadFastPattern(r: CompiledRule): boolean {
+  const fp = r.fast;
+  return fp !== null && r.progs[fp.prog]!.buffer === 'payload' && r.progs[fp.prog]!.transforms.length === 0;
 }
 
 /** Is v among a[0, n)? */
