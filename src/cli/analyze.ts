@@ -39,6 +39,8 @@ export interface AnalyzeSummary {
   flows: number;
   alerts: number;
   alerts_by_type: Record<string, number>;
+  /** Alerts after ALERT_DEDUP_WINDOW folding (what `vigil serve` would store). */
+  alerts_deduplicated: number;
   duration_s: number;
   packets_per_s: number;
   errors: { offset: number; reason: string }[];
@@ -141,6 +143,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     eve: eve !== null,
     host,
     ipv6Compress: cfg.eve.ipv6Compress,
+    dedupWindow: cfg.alerts.dedupWindow,
     alert: {
       packet: cfg.eve.alertPacket,
       payload: cfg.eve.alertPayload,
@@ -168,10 +171,12 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const talkers = new TalkerTable();
   let flows = 0;
   let alerts = 0;
+  let alertsDeduplicated = 0;
   const alertsByType: Record<string, number> = {};
   for (const r of result.sinkResults as AnalyzeSinkResult[]) {
     flows += r.flows;
     alerts += r.alerts;
+    alertsDeduplicated += r.alertsDeduplicated;
     for (const [k, n] of Object.entries(r.alertsByType)) alertsByType[k] = (alertsByType[k] ?? 0) + n;
     talkers.merge(r.talkers);
   }
@@ -188,6 +193,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     flows,
     alerts,
     alerts_by_type: alertsByType,
+    alerts_deduplicated: alertsDeduplicated,
     duration_s: round(result.wallSeconds, 6),
     packets_per_s: result.wallSeconds > 0 ? Math.round(c.packets / result.wallSeconds) : 0,
     errors,

@@ -1,7 +1,7 @@
 /** Engine options shared by subcommands: -k, --set KEY=VALUE, -c suricata.yaml. */
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, applySetting, applyYaml, defaultConfig } from '../pipeline/config.js';
+import { ConfigError, applyEnv, applySetting, applyYaml, defaultConfig } from '../pipeline/config.js';
 import type { EngineConfig } from '../pipeline/config.js';
 import { CliError, usageError } from './errors.js';
 
@@ -15,6 +15,7 @@ export interface EngineOptionValues {
 export function engineConfigFrom(v: EngineOptionValues, warn: (msg: string) => void): EngineConfig {
   const cfg = defaultConfig();
   try {
+    for (const w of applyEnv(cfg, process.env)) warn(w);
     if (v.config !== undefined) {
       let text: string;
       try {

@@ -19,6 +19,7 @@ import {
   tlsEvent,
 } from './eve.js';
 import { TalkerTable } from './talkers.js';
+import { AlertDeduplicator } from '../alerts/dedup.js';
 import type { TalkerEntry } from './talkers.js';
 
 export interface AnalyzeSinkOptions {
@@ -28,6 +29,8 @@ export interface AnalyzeSinkOptions {
   ipv6Compress?: boolean;
   /** Extra alert fields (packet, payload, MACs). */
   alert?: AlertEveOptions;
+  /** ALERT_DEDUP_WINDOW in seconds: alerts folded as they would be when stored (0 = none). */
+  dedupWindow?: number;
 }
 
 /** `fe80::1` -> `fe80:0000:0000:0000:0000:0000:0000:0001` (Suricata's EVE default). */
@@ -49,7 +52,9 @@ export function expandIpv6(ip: string): string {
 export interface AnalyzeSinkResult {
   flows: number;
   alerts: number;
-  /** Alerts by category (classtype description, or "unclassified"). */
+  /** Alerts left after deduplication (what the store would keep). */
+  alertsDeduplicated: number;
+  /** Alerts by Vigil type (src/alerts/taxonomy.ts). */
   alertsByType: Record<string, number>;
   talkers: TalkerEntry[];
 }
@@ -57,11 +62,15 @@ export interface AnalyzeSinkResult {
 class AnalyzeSink implements FlowSink {
   private flows = 0;
   private alerts = 0;
+  private alertsDeduplicated = 0;
+  private readonly dedup: AlertDeduplicator;
   private readonly alertsByType: Record<string, number> = {};
   private readonly talkers = new TalkerTable();
   private eve = '';
 
-  constructor(private readonly opts: AnalyzeSinkOptions) {}
+  constructor(private readonly opts: AnalyzeSinkOptions) {
+    this.dedup = new AlertDeduplicator(opts.dedupWindow ?? 0);
+  }
 
   /** One EVE line, with addresses in the configured IPv6 form. */
   private line(ev: Record<string, unknown>): string {
@@ -93,8 +102,10 @@ class AnalyzeSink implements FlowSink {
 
   alert(rec: AlertRecord): void {
     this.alerts++;
-    const k = rec.category === '' ? 'unclassified' : rec.category;
+    const k = rec.vigilType ?? 'policy';
     this.alertsByType[k] = (this.alertsByType[k] ?? 0) + 1;
+    // Alerts of a source/destination pair meet in one shard, so per-shard folding is exact.
+    if (this.dedup.add(k, rec.gid, rec.sid, rec.srcIp, rec.dstIp, rec.tsUs).isNew) this.alertsDeduplicated++;
     if (this.opts.eve) this.eve += this.line(alertEvent(rec, this.opts.host, this.opts.alert));
   }
 
@@ -107,7 +118,13 @@ class AnalyzeSink implements FlowSink {
   }
 
   finish(): AnalyzeSinkResult {
-    return { flows: this.flows, alerts: this.alerts, alertsByType: this.alertsByType, talkers: this.talkers.entries() };
+    return {
+      flows: this.flows,
+      alerts: this.alerts,
+      alertsDeduplicated: this.alertsDeduplicated,
+      alertsByType: this.alertsByType,
+      talkers: this.talkers.entries(),
+    };
   }
 }
 

@@ -1,3 +1,7 @@
+import { applyBehaviorSetting, defaultBehaviorConfig } from '../detect/behavior/config.js';
+import type { BehaviorConfig } from '../detect/behavior/config.js';
+import { IpWhitelist, parseWhitelistList } from '../alerts/whitelist.js';
+
 /**
  * Engine configuration: defaults, Suricata-style dotted keys (`--set KEY=VALUE`, `-c suricata.yaml`)
  * and validation. Keys Vigil does not support are reported back to the caller as warnings, never
@@ -57,6 +61,14 @@ export interface EngineConfig {
     /** Testing aid: evaluate every rule, bypassing the prefilter (slow). */
     exhaustive: boolean;
   };
+  /** Behaviour detectors (src/detect/behavior): on/off and thresholds. */
+  behavior: BehaviorConfig;
+  alerts: {
+    /** Addresses / CIDR blocks whose alerts are dropped (`WHITELIST_IPS`); empty by default. */
+    whitelist: string[];
+    /** Seconds within which repeated alerts fold into one stored alert (`ALERT_DEDUP_WINDOW`). */
+    dedupWindow: number;
+  };
 }
 
 /** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
@@ -102,7 +114,31 @@ export function defaultConfig(): EngineConfig {
       packetAlertMax: 15,
       exhaustive: false,
     },
+    behavior: defaultBehaviorConfig(),
+    alerts: { whitelist: [], dedupWindow: 300 },
   };
+}
+
+/** Environment variables of the original system that map onto engine keys (applied before -c and --set). */
+export const ENV_SETTINGS: Readonly<Record<string, string>> = {
+  WHITELIST_IPS: 'alerts.whitelist',
+  ALERT_DEDUP_WINDOW: 'alerts.dedup-window',
+};
+
+/** Apply ENV_SETTINGS from `env`; returns warnings. Throws ConfigError on a bad value. */
+export function applyEnv(cfg: EngineConfig, env: Readonly<Record<string, string | undefined>>): string[] {
+  const warnings: string[] = [];
+  for (const [name, key] of Object.entries(ENV_SETTINGS)) {
+    const v = env[name];
+    if (v === undefined) continue;
+    try {
+      const w = applySetting(cfg, key, v);
+      if (w) warnings.push(w);
+    } catch (e) {
+      throw new ConfigError(`${name}: ${(e as Error).message}`);
+    }
+  }
+  return warnings;
 }
 
 /** Suricata's exception policy values. */
@@ -178,7 +214,27 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     cfg.vars.portGroups[m[1]!] = value;
     return null;
   }
+  if (key.startsWith('behavior.')) {
+    try {
+      return applyBehaviorSetting(cfg.behavior, key, value);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+  }
   switch (key) {
+    case 'alerts.whitelist': {
+      const list = parseWhitelistList(value);
+      try {
+        new IpWhitelist(list);
+      } catch (e) {
+        bad((e as Error).message);
+      }
+      cfg.alerts.whitelist = list;
+      return null;
+    }
+    case 'alerts.dedup-window':
+      cfg.alerts.dedupWindow = parseSeconds(value) ?? bad('expected seconds');
+      return null;
     case 'flow.max-flows': {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1024 || n > 16_777_216) bad('expected an integer 1024..16777216');

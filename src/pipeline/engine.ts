@@ -13,6 +13,9 @@ import { AppLayer } from '../applayer/app-layer.js';
 import { Detector } from '../detect/engine/detector.js';
 import { loadDetectRules } from '../detect/engine/load.js';
 import type { DetectSpec, LoadedRules } from '../detect/engine/load.js';
+import { BehaviorEngine } from '../detect/behavior/engine.js';
+import type { AlertRecord } from '../detect/engine/detector.js';
+import { AlertGate } from '../alerts/gate.js';
 import { fileURLToPath } from 'node:url';
 import { midstreamPolicy } from './config.js';
 import type { EngineConfig } from './config.js';
@@ -40,6 +43,9 @@ export class PacketEngine {
   private readonly stream: StreamReassembler | null = null;
   private readonly app: AppLayer | null = null;
   private readonly detector: Detector | null = null;
+  private readonly behavior: BehaviorEngine | null = null;
+  /** Whitelist and taxonomy for every alert before the sink. */
+  private readonly gate: AlertGate;
   /** 1-based capture number of the packet being processed (exact with one worker). */
   private pcapCnt = 0;
   private readonly dec: DecodedBatch;
@@ -56,9 +62,10 @@ export class PacketEngine {
 
   /**
    * `rules`: an already loaded ruleset (the reading thread's, with one worker); without it the
-   * engine loads the configured rule files itself.
+   * engine loads the configured rule files itself. `shards`: pipeline shards in the run (behaviour
+   * detectors scale cross-pair thresholds by it).
    */
-  constructor(cfg: EngineConfig, sink: FlowSink, batchCapacity: number, workerId = 0, rules?: LoadedRules) {
+  constructor(cfg: EngineConfig, sink: FlowSink, batchCapacity: number, workerId = 0, rules?: LoadedRules, shards = 1) {
     this.decoder = new Decoder({
       checksumValidation: cfg.checksumValidation,
       defragMaxTrackers: cfg.defrag.maxTrackers,
@@ -83,6 +90,10 @@ export class PacketEngine {
       (rec) => this.flowEnded(rec),
     );
     this.sinkRef = sink;
+    this.gate = new AlertGate(cfg.alerts.whitelist);
+    const onAlert = (a: AlertRecord): void => {
+      if (this.gate.pass(a) !== null) sink.alert(a);
+    };
     this.dec = new DecodedBatch(batchCapacity);
     this.midstreamPass = midstreamPolicy(cfg) !== 'ignore';
     this.flowInspect = new Uint8Array(this.midstreamPass ? this.flows.slotCapacity : 0);
@@ -93,6 +104,7 @@ export class PacketEngine {
         this.flows,
         (rec) => {
           if (this.detector !== null) this.detector.tx(rec, this.pcapCnt);
+          if (this.behavior !== null) this.behavior.app(rec);
           sink.app(rec);
         },
         () => this.stream?.tsUs ?? 0,
@@ -113,6 +125,11 @@ export class PacketEngine {
         app.onData,
       );
     }
+    // Behaviour detection needs the app layer (login failures, DNS names); --no-detect turns both off.
+    if (cfg.appLayer && cfg.behavior.enabled) {
+      const b = new BehaviorEngine(cfg.behavior, shards, onAlert);
+      if (b.size > 0) this.behavior = b;
+    }
     if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
       const loaded = rules ?? loadDetectRules(detectSpec(cfg));
       if (loaded.rules.length > 0) {
@@ -130,7 +147,7 @@ export class PacketEngine {
           countersOf: (slot) => flows.countersOf(slot),
           slotCapacity: flows.slotCapacity,
           markAlerted: (slot) => flows.markAlerted(slot),
-          onAlert: (a) => sink.alert(a),
+          onAlert,
           packetAlertMax: cfg.detect.packetAlertMax,
           exhaustive: cfg.detect.exhaustive,
           capture: {
@@ -148,6 +165,7 @@ export class PacketEngine {
     if (n === 0) return;
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
+    if (this.behavior !== null) this.behavior.packets(pkts, this.dec);
     const det = this.detector;
     if (det !== null || this.midstreamPass) {
       // Stage by stage per packet, so rules see flow state (flowbits, parsed transactions) in
@@ -216,6 +234,7 @@ export class PacketEngine {
       if (proto !== undefined) rec.appProto = proto;
     }
     if (this.detector !== null) this.detector.release(rec.slot);
+    if (this.behavior !== null) this.behavior.flowEnd(rec);
     if (this.midstreamPass && rec.slot < this.flowInspect.length) this.flowInspect[rec.slot] = 0;
     this.sinkRef.flow(rec);
   }
@@ -223,6 +242,7 @@ export class PacketEngine {
   /** End every flow (emitting its record). */
   finish(): void {
     this.flows.flush();
+    if (this.behavior !== null) this.behavior.finish();
   }
 
   counters(): EngineCounters {

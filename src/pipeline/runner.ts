@@ -129,7 +129,7 @@ async function runSharded(
         columns: new SharedArrayBuffer(PacketBatch.columnBytes(capacity)),
       });
     }
-    const init: WorkerInit = { cfg: opts.cfg, workerId: w, capacity, sink: opts.sink, slots };
+    const init: WorkerInit = { cfg: opts.cfg, workerId: w, shards: nWorkers, capacity, sink: opts.sink, slots };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     let onReady: () => void = () => undefined;
     const shard: Shard = {

@@ -7,6 +7,8 @@ export interface WorkerInit {
   cfg: EngineConfig;
   /** Distinct per worker: makes flow ids unique across workers. */
   workerId: number;
+  /** Workers in the run. */
+  shards: number;
   capacity: number;
   sink: SinkSpec;
   /** One entry per slot: packet bytes and column storage, both SharedArrayBuffers. */

@@ -17,7 +17,7 @@ const fail = (e: unknown): void =>
 
 try {
   const sink = await loadSink(init.sink);
-  const engine = new PacketEngine(init.cfg, sink, init.capacity, init.workerId);
+  const engine = new PacketEngine(init.cfg, sink, init.capacity, init.workerId, undefined, init.shards);
   const batches = init.slots.map((s) => new PacketBatch(init.capacity, Buffer.from(s.data), s.columns));
   port.on('message', (msg: ToWorker) => {
     try {

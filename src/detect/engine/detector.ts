@@ -67,6 +67,9 @@ export interface AlertRecord {
   pktvars?: Record<string, string>[];
   /** Flow counters when the alert was raised. */
   flow?: FlowCounters;
+  /** Vigil taxonomy, set by the alert stage (src/alerts/gate.ts). */
+  vigilType?: string;
+  vigilSeverity?: string;
   /** VLAN ids of the packet, outer first (packet alerts). */
   vlan?: number[];
   /** The captured frame and its link type (when DetectorEnv.capture.packet). */
