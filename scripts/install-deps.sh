@@ -5,8 +5,9 @@
 #   wireshark-common       capinfos/editcap/mergecap (bench capture)
 #   tcpreplay              tcprewrite (bench capture)
 #   libndpi-bin            ndpiReader (throughput bench reference)
+#   postgresql             initdb/pg_ctl for the throwaway server of the PostgreSQL store tests (issue 7)
 set -euo pipefail
-PKGS=(libpcap-dev tcpdump tshark wireshark-common tcpreplay libndpi-bin)
+PKGS=(libpcap-dev tcpdump tshark wireshark-common tcpreplay libndpi-bin postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
