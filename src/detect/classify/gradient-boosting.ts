@@ -1,0 +1,83 @@
+/**
+ * Gradient boosting scorer: raw score per class = baseline + the sum of that class's tree leaves
+ * (trees cycle through the classes, `treesPerIteration` per boosting iteration), then the logistic
+ * function (two classes, one score) or softmax. Trained by src/ml/gradient-boosting.ts; the
+ * serialized form is in docs/ml-models.md.
+ */
+import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
+import { ModelError } from './model.js';
+import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock } from './flat-trees.js';
+
+export const gradientBoostingScorer: ScorerFactory = (file: ModelFile): ScoringModel => {
+  const what = 'gradient_boosting model';
+  const p = file.params as {
+    nClasses?: unknown;
+    treesPerIteration?: unknown;
+    baseline?: unknown;
+    trees?: unknown;
+  } | null;
+  if (p === null || typeof p !== 'object') throw new ModelError(`${what}: params missing`);
+  const C = file.classes.length;
+  if (C < 2 || p.nClasses !== C) throw new ModelError(`${what}: params.nClasses does not match the ${C} classes`);
+  const K = C === 2 ? 1 : C;
+  if (p.treesPerIteration !== K) throw new ModelError(`${what}: params.treesPerIteration must be ${K}`);
+  const base = p.baseline;
+  if (!Array.isArray(base) || base.length !== K || !base.every((v) => typeof v === 'number' && Number.isFinite(v)))
+    throw new ModelError(`${what}: params.baseline must hold ${K} finite numbers`);
+  const baseline = Float64Array.from(base as number[]);
+  const d = file.features.length;
+  checkScaler(file.scaler, what);
+  const t = flattenTrees(p.trees, d, 0, what);
+  const { feature, threshold, left, roots } = t;
+  const nTrees = roots.length;
+  if (nTrees % K !== 0) throw new ModelError(`${what}: tree count is not a multiple of ${K}`);
+  const scaler = file.scaler;
+  const rows = new Float64Array(BLOCK_ROWS * d);
+  const raw = new Float64Array(BLOCK_ROWS * K);
+
+  return {
+    type: 'gradient_boosting',
+    features: file.features,
+    classes: file.classes,
+    predictProba(x: Float64Array, n: number, out: Float64Array): void {
+      for (let r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
+        const r1 = Math.min(n, r0 + BLOCK_ROWS);
+        const nb = r1 - r0;
+        prepareBlock(x, r0, r1, d, scaler, rows);
+        for (let r = 0; r < nb; r++) for (let k = 0; k < K; k++) raw[r * K + k] = baseline[k]!;
+        for (let tr = 0; tr < nTrees; tr++) {
+          const root = roots[tr]!;
+          const k = tr % K;
+          for (let r = 0; r < nb; r++) {
+            const xo = r * d;
+            let node = root;
+            let f = feature[node]!;
+            while (f >= 0) {
+              node = rows[xo + f]! <= threshold[node]! ? left[node]! : left[node]! + 1;
+              f = feature[node]!;
+            }
+            raw[r * K + k]! += threshold[node]!;
+          }
+        }
+        for (let r = 0; r < nb; r++) {
+          const o = (r0 + r) * C;
+          if (K === 1) {
+            const s = 1 / (1 + Math.exp(-raw[r]!));
+            out[o] = 1 - s;
+            out[o + 1] = s;
+            continue;
+          }
+          let mx = -Infinity;
+          for (let k = 0; k < K; k++) if (raw[r * K + k]! > mx) mx = raw[r * K + k]!;
+          let z = 0;
+          for (let k = 0; k < K; k++) {
+            const e = Math.exp(raw[r * K + k]! - mx);
+            out[o + k] = e;
+            z += e;
+          }
+          for (let k = 0; k < K; k++) out[o + k]! /= z;
+        }
+      }
+    },
+  };
+};

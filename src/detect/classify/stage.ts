@@ -1,0 +1,236 @@
+/**
+ * The model stage of the pipeline: scores every finished flow with the active classifier and the
+ * anomaly model (Isolation Forest), in batches, and raises `detector: classifier` alerts (the
+ * predicted class's type) and `detector: anomaly` alerts (type `anomaly`, with the features that
+ * isolated the flow). Runs in each pipeline shard, fed by flow-end records.
+ */
+import type { FlowRecord } from '../../flow/table.js';
+import { FEATURE_NAMES } from '../../flow/features.js';
+import type { AlertRecord } from '../engine/detector.js';
+import { behaviorAlertRecord } from '../behavior/engine.js';
+import type { BehaviorType } from '../behavior/types.js';
+import type { ModelFile, ScoringModel } from './model.js';
+import { ModelError } from './model.js';
+
+/** Rows scored at once (amortises the call; bounded latency: also flushed per input batch). */
+const BATCH_ROWS = 256;
+const CLASSIFIER_SID = 9400000;
+const ANOMALY_SID = 9500000;
+
+export interface LoadedModel {
+  file: ModelFile;
+  model: ScoringModel;
+}
+
+export interface ModelStageOptions {
+  classifier: LoadedModel | null;
+  anomaly: LoadedModel | null;
+  /** Minimum class probability for a classifier alert (CLASSIFICATION_CONFIDENCE_THRESHOLD). */
+  confidenceThreshold: number;
+  /** Anomaly score threshold; null = the model's calibrated threshold (training.threshold), else 0.5. */
+  anomalyThreshold: number | null;
+}
+
+/** Vigil type for a class name when the model does not say (CIC-IDS2017, NSL-KDD, UNSW-NB15 names). */
+export function typeForClass(name: string): string {
+  const n = name.toLowerCase();
+  if (/sql/.test(n)) return 'sql_injection';
+  if (/xss|cross.?site/.test(n)) return 'xss';
+  if (/port.?scan|portsweep|ipsweep|satan|nmap|probe|reconnaissance|scan/.test(n)) return 'port_scan';
+  if (/patator|brute|guess_passwd|ftp_write|password/.test(n)) return 'brute_force';
+  if (/dos|ddos|hulk|goldeneye|slowloris|slowhttp|neptune|smurf|teardrop|back|pod|land|flood/.test(n)) return 'dos';
+  if (/exfil/.test(n)) return 'data_exfiltration';
+  if (/bot|c2|malware|backdoor|worm|trojan|infiltration|shellcode|exploit|heartbleed|rootkit/.test(n)) return 'malware';
+  return 'anomaly';
+}
+
+/** Column of each model feature in FEATURE_NAMES; throws ModelError when the flow engine lacks one. */
+function featureMap(file: ModelFile): Int32Array {
+  const idx = new Int32Array(file.features.length);
+  const missing: string[] = [];
+  file.features.forEach((f, k) => {
+    const j = FEATURE_NAMES.indexOf(f);
+    if (j < 0) missing.push(f);
+    idx[k] = j;
+  });
+  if (missing.length > 0)
+    throw new ModelError(
+      `model uses features the flow engine does not compute (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}); it can score CSV data but not live flows`,
+    );
+  return idx;
+}
+
+interface Side {
+  lm: LoadedModel;
+  map: Int32Array;
+  d: number;
+  rows: Float64Array;
+  out: Float64Array;
+}
+
+interface Pending {
+  tsUs: number;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  proto: number;
+  flowId: number;
+}
+
+export class ModelStage {
+  private readonly cls: Side | null;
+  private readonly ano: Side | null;
+  private readonly pending: Pending[] = [];
+  private readonly anomalyThreshold: number;
+  private readonly classTypes: string[] = [];
+  private readonly benign: number;
+  /** Asynchronous scorers (ONNX) in flight. */
+  private inflight: Promise<void>[] = [];
+  scored = 0;
+
+  constructor(
+    private readonly opts: ModelStageOptions,
+    private readonly onAlert: (a: AlertRecord) => void,
+  ) {
+    const side = (lm: LoadedModel | null): Side | null => {
+      if (lm === null) return null;
+      const map = featureMap(lm.file);
+      const d = map.length;
+      const k = Math.max(1, lm.file.classes.length);
+      return { lm, map, d, rows: new Float64Array(BATCH_ROWS * d), out: new Float64Array(BATCH_ROWS * k) };
+    };
+    this.cls = side(opts.classifier);
+    this.ano = side(opts.anomaly);
+    if (this.cls !== null) {
+      const f = this.cls.lm.file;
+      for (const c of f.classes) this.classTypes.push(f.classTypes?.[c] ?? typeForClass(c));
+      this.benign = f.benignClass === null ? -1 : f.classes.indexOf(f.benignClass);
+    } else this.benign = -1;
+    const cal = (opts.anomaly?.file.training?.['threshold'] as number | undefined) ?? null;
+    this.anomalyThreshold = opts.anomalyThreshold ?? (typeof cal === 'number' ? cal : 0.5);
+  }
+
+  get active(): boolean {
+    return this.cls !== null || this.ano !== null;
+  }
+
+  flowEnd(rec: FlowRecord): void {
+    const f = rec.features;
+    if (f === null) return;
+    const r = this.pending.length;
+    for (const s of [this.cls, this.ano]) {
+      if (s === null) continue;
+      const o = r * s.d;
+      for (let k = 0; k < s.d; k++) s.rows[o + k] = f[s.map[k]!]!;
+    }
+    this.pending.push({
+      tsUs: rec.endUs,
+      srcIp: rec.srcIp,
+      dstIp: rec.dstIp,
+      srcPort: rec.srcPort,
+      dstPort: rec.dstPort,
+      proto: rec.proto,
+      flowId: rec.flowId,
+    });
+    if (this.pending.length === BATCH_ROWS) this.flush();
+  }
+
+  /** Score what is queued. */
+  flush(): void {
+    const n = this.pending.length;
+    if (n === 0) return;
+    const batch = this.pending.splice(0, n);
+    this.scored += n;
+    if (this.ano !== null && this.ano.lm.model.score !== undefined) {
+      const s = this.ano;
+      const rows = s.rows.slice(0, n * s.d);
+      s.lm.model.score!(s.rows, n, s.out);
+      for (let r = 0; r < n; r++) {
+        const score = s.out[r]!;
+        if (score >= this.anomalyThreshold) this.anomalyAlert(batch[r]!, score, rows.subarray(r * s.d, (r + 1) * s.d));
+      }
+    }
+    const c = this.cls;
+    if (c === null) return;
+    const k = c.lm.file.classes.length;
+    if (c.lm.model.predictProba !== undefined) {
+      c.lm.model.predictProba(c.rows, n, c.out);
+      this.classify(batch, c.out, k);
+    } else if (c.lm.model.predictProbaAsync !== undefined) {
+      const rows = c.rows.slice(0, n * c.d);
+      this.inflight.push(c.lm.model.predictProbaAsync(rows, n).then((p) => this.classify(batch, p, k)));
+    }
+  }
+
+  /** Wait for asynchronous scorers. */
+  async settle(): Promise<void> {
+    this.flush();
+    const all = this.inflight;
+    this.inflight = [];
+    await Promise.all(all);
+  }
+
+  private classify(batch: Pending[], probs: Float64Array, k: number): void {
+    for (let r = 0; r < batch.length; r++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
+      const p = probs[r * k + best]!;
+      if (best === this.benign || p < this.opts.confidenceThreshold) continue;
+      const cls = this.cls!.lm.file.classes[best]!;
+      const type = this.classTypes[best]!;
+      const pd = batch[r]!;
+      this.emit(pd, 'classifier', CLASSIFIER_SID + best, `VIGIL ML classifier: ${cls}`, type, {
+        predicted_class: [cls],
+        confidence: [p.toFixed(4)],
+        model_type: [this.cls!.lm.file.type],
+      });
+    }
+  }
+
+  private anomalyAlert(pd: Pending, score: number, row: Float64Array): void {
+    const ev: Record<string, string[]> = {
+      score: [score.toFixed(4)],
+      threshold: [this.anomalyThreshold.toFixed(4)],
+    };
+    const explain = (this.ano!.lm.model as { explain?(row: Float64Array): { feature: string; weight: number }[] })
+      .explain;
+    if (explain !== undefined) {
+      const top = explain.call(this.ano!.lm.model, row).slice(0, 5);
+      if (top.length > 0) ev['top_features'] = top.map((t) => `${t.feature}:${t.weight.toFixed(3)}`);
+    }
+    this.emit(pd, 'anomaly', ANOMALY_SID, 'VIGIL ML anomalous flow (Isolation Forest)', 'anomaly', ev);
+  }
+
+  private emit(
+    pd: Pending,
+    detector: 'classifier' | 'anomaly',
+    sid: number,
+    msg: string,
+    type: string,
+    evidence: Record<string, string[]>,
+  ): void {
+    this.onAlert(
+      behaviorAlertRecord(
+        {
+          tsUs: pd.tsUs,
+          sid,
+          rev: 1,
+          msg,
+          type: type as BehaviorType,
+          severity: detector === 'anomaly' ? 'medium' : type === 'malware' ? 'high' : 'medium',
+          mitre: [],
+          srcIp: pd.srcIp,
+          dstIp: pd.dstIp,
+          srcPort: pd.srcPort,
+          dstPort: pd.dstPort,
+          proto: pd.proto,
+          ipVer: pd.srcIp.includes(':') ? 6 : 4,
+          flowId: pd.flowId,
+          evidence,
+        },
+        detector,
+      ),
+    );
+  }
+}
