@@ -14,6 +14,7 @@ import type { AnalyzeSinkOptions, AnalyzeSinkResult } from '../output/analyze-si
 import { CliError, usageError } from './errors.js';
 import { engineConfigFrom } from './options.js';
 import { Progress } from './progress.js';
+import { IndicatorError, loadIndicatorList } from '../detect/indicators/lists.js';
 
 export const ANALYZE_USAGE = `usage: vigil analyze FILE [options]
 
@@ -25,6 +26,8 @@ Analyse a pcap or pcapng capture offline.
   --max-packets N        stop after N packets (default: no limit)
   --rules FILE           load a Suricata rule file (repeatable)
   --no-builtin-rules     do not load Vigil's built-in rules (rules/vigil.rules)
+  --indicators SPEC      load an indicator list, [malware:|policy:]PATH (repeatable): IPs/CIDRs,
+                         domains, URLs, JA3/JA4, file hashes; Suricata iprep and dataset files too
   --no-detect            run the packet engine only (read, decode, flows, features)
   --no-ml                disable the anomaly detector and classifier
   -k none|all            checksum validation (default none: captures with NIC offloads carry bad checksums)
@@ -80,6 +83,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
         'no-detect': { type: 'boolean' },
         rules: { type: 'string', multiple: true },
         'no-builtin-rules': { type: 'boolean' },
+        indicators: { type: 'string', multiple: true },
         'no-ml': { type: 'boolean' },
         k: { type: 'string', short: 'k' },
         set: { type: 'string', multiple: true },
@@ -109,6 +113,24 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   if (v['no-detect']) cfg.appLayer = false;
   cfg.detect.ruleFiles = v.rules ?? [];
   if (v['no-builtin-rules']) cfg.detect.builtinRules = false;
+  if (v.indicators !== undefined) cfg.indicators.lists = [...cfg.indicators.lists, ...v.indicators];
+  // Read the lists here once, so an unreadable file stops the run with its reason before workers start.
+  if (cfg.appLayer) {
+    for (const spec of cfg.indicators.lists) {
+      let list;
+      try {
+        list = loadIndicatorList(spec);
+      } catch (e) {
+        if (e instanceof IndicatorError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
+        throw e;
+      }
+      if (list.rejectedCount > 0)
+        warn(
+          `${list.file}: ${list.rejectedCount} lines are not an IP, CIDR, domain, URL, JA3/JA4 or hash (first at line ${list.rejected[0]!.line}: "${list.rejected[0]!.text}")`,
+        );
+      if (list.entries === 0) warn(`${list.file}: no indicators loaded`);
+    }
+  }
   let rules: LoadedRules | undefined;
   if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
     try {
@@ -222,6 +244,7 @@ function reportRuleLoad(rules: LoadedRules, warn: (m: string) => void): void {
   if (rules.skipped.length > MAX)
     warn(`... and ${rules.skipped.length - MAX} more skipped rules (vigil rules check FILE lists them all)`);
   for (const t of rules.thresholdErrors) warn(`threshold file: ${t}`);
+  for (const t of rules.reputationErrors) warn(`IP reputation: ${t}`);
   if (rules.rules.length === 0) warn('no rules loaded: signature detection is off');
 }
 

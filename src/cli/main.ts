@@ -2,8 +2,11 @@
 /** The `vigil` command line: dispatches to subcommands. */
 import { analyzeCommand } from './analyze.js';
 import { configCommand } from './config.js';
+import { evalCommand } from './eval.js';
+import { evaluateCommand } from './evaluate.js';
 import { CliError } from './errors.js';
 import { rulesCommand } from './rules.js';
+import { trainCommand } from './train.js';
 import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
 
@@ -12,12 +15,15 @@ const USAGE = `usage: vigil <command> [options]
 commands:
   analyze FILE     analyse a pcap/pcapng capture offline (vigil analyze --help)
   config           print the effective engine configuration
+  eval DIR         score analyze on a labeled corpus (NAME.pcap + NAME.truth.json; vigil eval --help)
+  evaluate         score a trained model on labeled data (vigil evaluate --help)
   rules check FILE parse rule files, report loaded and skipped rules (vigil rules --help)
   rules update     merge rule sources, apply enable/disable/modify/drop.conf, test-load, write
+  train            train a model on a labeled CSV dataset or captures (vigil train --help)
   verify DIR...    run suricata-verify regression cases (vigil verify --help)
   version          print the version
 
-Planned (see the issues): serve, train, evaluate, sensor, bench.
+Planned (see the issues): serve, sensor, bench.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -27,8 +33,14 @@ async function main(argv: string[]): Promise<number> {
       return analyzeCommand(rest);
     case 'config':
       return configCommand(rest);
+    case 'eval':
+      return evalCommand(rest);
+    case 'evaluate':
+      return evaluateCommand(rest);
     case 'rules':
       return rulesCommand(rest);
+    case 'train':
+      return trainCommand(rest);
     case 'verify':
       return verifyCommand(rest);
     case 'version':

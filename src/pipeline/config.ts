@@ -60,6 +60,8 @@ export interface EngineConfig {
     packetAlertMax: number;
     /** Testing aid: evaluate every rule, bypassing the prefilter (slow). */
     exhaustive: boolean;
+    /** IP reputation for `iprep` rules: categories file and reputation files (relative to `path`). */
+    reputation: { categoriesFile: string | null; files: string[]; path: string };
   };
   /** Behaviour detectors (src/detect/behavior): on/off and thresholds. */
   behavior: BehaviorConfig;
@@ -69,6 +71,8 @@ export interface EngineConfig {
     /** Seconds within which repeated alerts fold into one stored alert (`ALERT_DEDUP_WINDOW`). */
     dedupWindow: number;
   };
+  /** Indicator lists (`[malware:|policy:]PATH`), matched on flows, DNS, TLS, HTTP and files. */
+  indicators: { lists: string[] };
 }
 
 /** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
@@ -113,9 +117,11 @@ export function defaultConfig(): EngineConfig {
       thresholdFile: null,
       packetAlertMax: 15,
       exhaustive: false,
+      reputation: { categoriesFile: null, files: [], path: '' },
     },
     behavior: defaultBehaviorConfig(),
     alerts: { whitelist: [], dedupWindow: 300 },
+    indicators: { lists: [] },
   };
 }
 
@@ -123,6 +129,7 @@ export function defaultConfig(): EngineConfig {
 export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   WHITELIST_IPS: 'alerts.whitelist',
   ALERT_DEDUP_WINDOW: 'alerts.dedup-window',
+  VIGIL_INDICATOR_LISTS: 'indicators.lists',
 };
 
 /** Apply ENV_SETTINGS from `env`; returns warnings. Throws ConfigError on a bad value. */
@@ -232,6 +239,26 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
       cfg.alerts.whitelist = list;
       return null;
     }
+    case 'reputation-categories-file':
+      cfg.detect.reputation.categoriesFile = value.trim() === '' ? bad('empty') : value.trim();
+      return null;
+    case 'default-reputation-path':
+      cfg.detect.reputation.path = value.trim();
+      return null;
+    case 'reputation-files':
+      cfg.detect.reputation.files = value
+        .replace(/^\[|\]$/g, '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+      return null;
+    case 'indicators.lists':
+      cfg.indicators.lists = value
+        .replace(/^\[|\]$/g, '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
+      return null;
     case 'alerts.dedup-window':
       cfg.alerts.dedupWindow = parseSeconds(value) ?? bad('expected seconds');
       return null;
@@ -348,6 +375,9 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     'exception-policy',
     'threshold-file',
     'classification-file',
+    'reputation-categories-file',
+    'default-reputation-path',
+    'reputation-files',
     'app-layer.protocols.http.libhtp.default-config',
   ];
   const walk = (prefix: string, v: unknown): void => {

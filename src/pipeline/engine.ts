@@ -16,7 +16,10 @@ import type { DetectSpec, LoadedRules } from '../detect/engine/load.js';
 import { BehaviorEngine } from '../detect/behavior/engine.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
 import { AlertGate } from '../alerts/gate.js';
+import { IndicatorMatcher } from '../detect/indicators/matcher.js';
+import { loadIndicatorList } from '../detect/indicators/lists.js';
 import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { midstreamPolicy } from './config.js';
 import type { EngineConfig } from './config.js';
 import type { FlowSink } from './sink.js';
@@ -44,6 +47,7 @@ export class PacketEngine {
   private readonly app: AppLayer | null = null;
   private readonly detector: Detector | null = null;
   private readonly behavior: BehaviorEngine | null = null;
+  private readonly indicators: IndicatorMatcher | null = null;
   /** Whitelist and taxonomy for every alert before the sink. */
   private readonly gate: AlertGate;
   /** 1-based capture number of the packet being processed (exact with one worker). */
@@ -105,6 +109,7 @@ export class PacketEngine {
         (rec) => {
           if (this.detector !== null) this.detector.tx(rec, this.pcapCnt);
           if (this.behavior !== null) this.behavior.app(rec);
+          if (this.indicators !== null) this.indicators.app(rec);
           sink.app(rec);
         },
         () => this.stream?.tsUs ?? 0,
@@ -127,8 +132,12 @@ export class PacketEngine {
     }
     // Behaviour detection needs the app layer (login failures, DNS names); --no-detect turns both off.
     if (cfg.appLayer && cfg.behavior.enabled) {
-      const b = new BehaviorEngine(cfg.behavior, shards, onAlert);
+      const b = new BehaviorEngine(cfg.behavior, shards, cfg.vars.addressGroups, onAlert);
       if (b.size > 0) this.behavior = b;
+    }
+    if (cfg.appLayer && cfg.indicators.lists.length > 0) {
+      const lists = cfg.indicators.lists.map((spec) => loadIndicatorList(spec));
+      this.indicators = new IndicatorMatcher(lists, this.flows.slotCapacity, onAlert);
     }
     if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
       const loaded = rules ?? loadDetectRules(detectSpec(cfg));
@@ -166,6 +175,7 @@ export class PacketEngine {
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
     if (this.behavior !== null) this.behavior.packets(pkts, this.dec);
+    if (this.indicators !== null) this.indicators.packets(pkts, this.dec);
     const det = this.detector;
     if (det !== null || this.midstreamPass) {
       // Stage by stage per packet, so rules see flow state (flowbits, parsed transactions) in
@@ -174,6 +184,8 @@ export class PacketEngine {
       const app = this.app;
       const dec = this.dec;
       const base = this.packets;
+      // Payload prefilter scans for the whole batch first (see Detector.prescan).
+      if (det !== null) det.prescan(pkts, dec);
       for (let i = 0; i < n; i++) {
         this.pcapCnt = base + i + 1;
         if (this.midstreamPass && !this.inspected(dec, i)) continue;
@@ -235,6 +247,7 @@ export class PacketEngine {
     }
     if (this.detector !== null) this.detector.release(rec.slot);
     if (this.behavior !== null) this.behavior.flowEnd(rec);
+    if (this.indicators !== null) this.indicators.flowEnd(rec);
     if (this.midstreamPass && rec.slot < this.flowInspect.length) this.flowInspect[rec.slot] = 0;
     this.sinkRef.flow(rec);
   }
@@ -281,6 +294,10 @@ export function detectSpec(cfg: EngineConfig): DetectSpec {
     vars: cfg.vars,
     classificationFile: cfg.detect.classificationFile,
     thresholdFile: cfg.detect.thresholdFile,
+    reputation: {
+      categoriesFile: cfg.detect.reputation.categoriesFile,
+      files: cfg.detect.reputation.files.map((f) => path.resolve(cfg.detect.reputation.path, f)),
+    },
   };
 }
 

@@ -54,6 +54,14 @@ export interface BehaviorContext {
    * of such a pattern and scales those thresholds by it; per-pair aggregates are exact.
    */
   shards: number;
+  /**
+   * Whether an address is in $HOME_NET (the configured address group; RFC 1918 by default), for
+   * detectors that care about direction (internal -> external exfiltration, beaconing out).
+   * Words as in DecodedBatch.src/dst (IPv4 in word 0).
+   */
+  isHome(ipVer: number, words: Uint32Array, off: number): boolean;
+  /** isHome for an address string (not for the packet path). */
+  isHomeIp(ip: string): boolean;
   emit(a: BehaviorAlert): void;
 }
 

@@ -13,6 +13,9 @@ import type { BufferDir, BufferScope } from './buffers.js';
 import type { InspectOp, NumOrVar } from './inspect.js';
 import { toLower } from './inspect.js';
 import { foldCase, hasBackreference, unsafeRegexReason } from './regex.js';
+import type { DatasetKw, IprepKw } from '../signatures/keywords/intel.js';
+import { DatasetError, datasetFor, existingDatasetType, hasReputationData, repCategory } from './datasets.js';
+import type { Dataset, DatasetType } from './datasets.js';
 
 /** Address words: IPv4 in word 0; IPv6 in words 0..3. */
 export type AddrMatch = (v6: boolean, w: Uint32Array, o: number) => boolean;
@@ -36,7 +39,8 @@ export type PacketCheck =
   | { k: 'ip_proto'; op: string; proto: number }
   | { k: 'sameip' }
   | { k: 'ipopts'; opt: string }
-  | { k: 'stream_size'; side: string; op: string; value: number };
+  | { k: 'stream_size'; side: string; op: string; value: number }
+  | { k: 'iprep'; side: 'src' | 'dst' | 'both' | 'any'; cat: number; op: '<' | '>' | '='; value: number };
 
 export type PacketField =
   | 'dsize'
@@ -835,6 +839,29 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
       case 'ipopts':
         r.checks.push({ k: 'ipopts', opt: (v as unknown as { opt: string }).opt });
         continue;
+      case 'iprep': {
+        const b = v as unknown as IprepKw;
+        if (!hasReputationData()) throw new CompileError('iprep: no IP reputation data loaded', 'iprep without data');
+        const cat = repCategory(b.category);
+        if (cat < 0) throw new CompileError(`iprep: unknown category "${b.category}"`, 'iprep category');
+        r.checks.push({ k: 'iprep', side: b.side, cat, op: b.op, value: b.value });
+        continue;
+      }
+      case 'dataset': {
+        const b = v as unknown as DatasetKw;
+        let set: Dataset;
+        try {
+          const known = b.type ?? existingDatasetType(b.name);
+          if (known === null) throw new DatasetError(`dataset ${b.name}: type required where it is first used`);
+          set = datasetFor(b.name, known as DatasetType, b.load);
+        } catch (e) {
+          if (e instanceof DatasetError) throw new CompileError(e.message, 'dataset');
+          throw e;
+        }
+        progOf(b.buffer).ops.push({ k: 'dataset', cmd: b.cmd, set });
+        sawMatch = true;
+        continue;
+      }
       case 'stream_size': {
         const b = v as unknown as { side: string; op: string; value: number };
         r.checks.push({ k: 'stream_size', side: b.side, op: b.op, value: b.value });
@@ -937,7 +964,8 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   r.ipOnly =
     !sawMatch &&
     scope === 'pkt' &&
-    r.checks.length === 0 &&
+    // iprep is about addresses only: such rules run once per flow direction like Suricata's IP-only rules.
+    r.checks.every((c) => c.k === 'iprep') &&
     r.flow === 0 &&
     r.flowbitChecks.length === 0 &&
     r.flowints.length === 0 &&

@@ -29,6 +29,7 @@ import {
   flowbitRank,
 } from './compile.js';
 import type { BufferProg, CompiledRule, PacketCheck } from './compile.js';
+import { repScore } from './datasets.js';
 import { InspectState, compareU, inspect } from './inspect.js';
 import { MpmBuilder } from './mpm.js';
 import type { Mpm } from './mpm.js';
@@ -126,6 +127,8 @@ interface TxPrefilter {
   transforms: BufferProg['transforms'];
   mpm: Mpm;
   patRule: Int32Array;
+  /** Its patterns are also in the group's `start` automaton (its bytes are part of http.start). */
+  inStart: boolean;
 }
 
 /**
@@ -194,13 +197,22 @@ class IpIndex {
   }
 }
 
-/** A TCP port group's automaton (built on first use by `pending`). */
-interface PortGroup {
+/**
+ * A TCP port-group automaton: the payload fast patterns of `patRule`'s rules (pattern k is the fast
+ * pattern of rule patRule[k]), built on first use. Groups (of either direction) with the same
+ * rules share one: port ranges split the rules into many groups, most differing only in rules
+ * without a fast pattern.
+ */
+interface PortMpm {
   mpm: Mpm | null;
   patRule: Int32Array;
+}
+/** A TCP port group: its automaton and its rules without a payload fast pattern. */
+interface PortGroup {
+  /** null when no rule of the group has a payload fast pattern. */
+  pm: PortMpm | null;
   /** Rules without a payload fast pattern for this direction and port (sorted ids). */
   always: Int32Array;
-  pending: (() => void) | null;
 }
 /** Distinct TCP port groups per direction at most (beyond it, one automaton per protocol is used). */
 const MAX_PORT_GROUPS = 4096;
@@ -210,7 +222,56 @@ const IPONLY_INDEX_MAX = 1 << 25;
 class TxGroup {
   always: Int32Array = new Int32Array(0);
   prefilters: TxPrefilter[] = [];
+  /**
+   * HTTP: one automaton over `http.start` (start line, header block, blank line) with the fast
+   * patterns of every untransformed buffer whose bytes lie within it (START_PARTS), so one scan of
+   * one buffer replaces a scan and a buffer per part. A part occurring in http.start makes this a
+   * superset prefilter (e.g. a User-Agent pattern also hits when it is in another header); rules
+   * are then evaluated on their own buffers, so alerts do not change.
+   */
+  start: { mpm: Mpm; patRule: Int32Array } | null = null;
 }
+
+/**
+ * Buffers (by side: 0 request, 1 response) whose bytes are a substring of that side's http.start
+ * (see httpBuffer): the start line and its parts, the header block, and single header values
+ * (those hold only while no header name repeats: repeats are joined with ", " as libhtp does, so
+ * txSide checks and scans the parts one by one then).
+ */
+const START_PARTS: readonly (readonly string[])[] = [
+  [
+    'http.request_line',
+    'http.method',
+    'http.uri.raw',
+    'http.protocol',
+    'http.header',
+    'http.header.raw',
+    'http.host.raw',
+    'http.user_agent',
+    'http.cookie',
+    'http.referer',
+    'http.accept',
+    'http.accept_enc',
+    'http.accept_lang',
+    'http.connection',
+    'http.content_type',
+    'http.content_len',
+  ],
+  [
+    'http.response_line',
+    'http.protocol',
+    'http.stat_code',
+    'http.stat_msg',
+    'http.header',
+    'http.header.raw',
+    'http.cookie',
+    'http.connection',
+    'http.content_type',
+    'http.content_len',
+    'http.location',
+    'http.server',
+  ],
+];
 
 const PROTO_CLASSES = 4; // tcp, udp, icmp, other
 function protoClass(proto: number): number {
@@ -260,7 +321,7 @@ export class Detector {
   private readonly flowbits = new Map<number, Set<string>>();
   private readonly flowints = new Map<number, Map<string, number>>();
   /** Payload bytes per slot and direction (stream_size). */
-  private readonly streamBytes = new Map<number, [number, number]>();
+  private readonly streamBytes: Float64Array;
   private readonly xbits = new Map<string, number>();
   /** The packet being processed while parsers hand transactions over (for tx alerts' packet fields). */
   private curPkts: PacketBatch | null = null;
@@ -268,6 +329,10 @@ export class Detector {
   private curI = 0;
   /** Last stream bytes per slot*2+dir (for patterns spanning segments), when stream rules exist. */
   private readonly tails = new Map<number, Buffer>();
+  /** Bytes kept in tails (slot * 2 + dir; 0: none): each tail buffer is TAIL bytes, reused in place. */
+  private readonly tailLen: Uint16Array;
+  /** The seam scanned for fast patterns spanning a segment boundary (tail end + segment start). */
+  private readonly seamBuf = Buffer.allocUnsafe(2 * SEAM);
   private readonly streamRules: boolean;
   /** Payload seen by candidate evaluation instead of the packet's (stream window / tail). */
   private payloadOverride: Buffer | null = null;
@@ -279,6 +344,31 @@ export class Detector {
   private readonly rate = new RateTracker();
   private readonly alertMax: number;
   private readonly words = new Uint32Array(8);
+  /** Payload prefilter of packet i, set by select(). */
+  private selMpm: Mpm | null = null;
+  private selPatRule: Int32Array = new Int32Array(0);
+  private selAlways: Int32Array = new Int32Array(0);
+  /** prescan results: packet i's rule ids are preHits[preStart[i], + preLen[i]) when preDone[i]. */
+  private preStart = new Int32Array(0);
+  private preLen = new Int32Array(0);
+  private preDone = new Uint8Array(0);
+  /** prescan's per-packet automaton and pattern-to-rule map, and the batch's distinct automatons. */
+  private preMpm: (Mpm | null)[] = [];
+  private prePat: (Int32Array | null)[] = [];
+  private readonly preDistinct: Mpm[] = [];
+  private preHits = new Int32Array(4096);
+  private preCount = 0;
+  private preDec: DecodedBatch | null = null;
+  /**
+   * The transaction side being inspected: its buffers by name and its transformed buffers by
+   * buffer and transform chain, made once for the prefilter and all candidates (not per rule).
+   */
+  private readonly txRaw = new Map<string, TxSlot>();
+  private readonly txXf = new WeakMap<BufferProg['transforms'], Map<string, TxSlot>>();
+  /** Current transaction side (TxSlot.stamp): slots are reused, not cleared. */
+  private txStamp = 0;
+  /** Prefilter output of one transaction buffer scan (pattern ids), before mapping to rule ids. */
+  private txOut = new Int32Array(1);
   /** Alerts raised, by sid. */
   alertCount = 0;
   /** Rules evaluated in full (after prefilter), for benchmarks. */
@@ -307,6 +397,8 @@ export class Detector {
     this.ipDone = new Uint8Array(env.slotCapacity);
     this.passed = new Uint8Array(env.slotCapacity);
     this.trackStreamBytes = this.rules.some((r) => r.checks.some((c) => c.k === 'stream_size'));
+    // Payload bytes per slot and direction (slot * 2 + dir), only when some rule reads them.
+    this.streamBytes = new Float64Array(this.trackStreamBytes ? 2 * env.slotCapacity : 0);
     this.streamRules = this.rules.some(
       (r) =>
         r.scope === 'pkt' &&
@@ -315,6 +407,7 @@ export class Detector {
         r.progs.some((g) => g.buffer === 'payload'),
     );
     this.straddle = new Int32Array(n + 1);
+    this.tailLen = new Uint16Array(this.streamRules ? 2 * env.slotCapacity : 0);
     // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
     this.ipCand = new Int32Array(3 * n + 1);
     this.merged = new Int32Array(n + 1);
@@ -420,6 +513,7 @@ export class Detector {
    * a packet meets only the patterns that could apply to it.
    */
   private buildTcpPortGroups(): void {
+    const shared = new Map<string, PortMpm>();
     for (let dir = 0; dir < 2; dir++) {
       const entries: { ranges: number[]; rule: number; pat: Uint8Array | null }[] = [];
       const tcpAlways = new Set(this.pktGroups[0]!.always);
@@ -479,23 +573,20 @@ export class Detector {
         this.tcpPorts.push(null);
         continue;
       }
-      // Automatons are built on first use: traffic meets few of the port groups.
+      // Automatons are built on first use (a payload to scan): traffic meets few of the port groups.
       for (const ids of members) {
         const always = Int32Array.from(ids.filter((x) => entries[x]!.pat === null).map((x) => entries[x]!.rule)).sort();
-        const withPat = ids.filter((x) => entries[x]!.pat !== null);
-        const g: PortGroup = { mpm: null, patRule: new Int32Array(0), always, pending: null };
-        if (withPat.length > 0)
-          g.pending = () => {
-            const b = new MpmBuilder();
-            const patRule: number[] = [];
-            for (const x of withPat) {
-              b.add(entries[x]!.pat!.subarray(0, 255), patRule.length);
-              patRule.push(entries[x]!.rule);
-            }
-            g.mpm = b.build();
-            g.patRule = Int32Array.from(patRule);
-            g.pending = null;
-          };
+        const patRule = Int32Array.from(ids.filter((x) => entries[x]!.pat !== null).map((x) => entries[x]!.rule));
+        let pm: PortMpm | null = null;
+        if (patRule.length > 0) {
+          const key = patRule.join(',');
+          pm = shared.get(key) ?? null;
+          if (pm === null) {
+            pm = { mpm: null, patRule };
+            shared.set(key, pm);
+          }
+        }
+        const g: PortGroup = { pm, always };
         pg.groups.push(g);
       }
       this.tcpPorts.push(pg);
@@ -507,7 +598,7 @@ export class Detector {
       for (let side = 0; side < 2; side++) {
         const g = new TxGroup();
         const always: number[] = [];
-        const byKey = new Map<string, { prog: BufferProg; b: MpmBuilder; patRule: number[] }>();
+        const byKey = new Map<string, { buffer: string; prog: BufferProg; b: MpmBuilder; patRule: number[] }>();
         for (const r of this.rules) {
           if (r.scope !== scope) continue;
           if ((BUFFER_SIDE[r.txDir] & (side === 0 ? 1 : 2)) === 0) continue;
@@ -522,33 +613,155 @@ export class Detector {
             always.push(r.id);
             continue;
           }
-          const key = prog.buffer + '|' + JSON.stringify(prog.transforms);
+          const buffer = prefilterBuffer(prog.buffer, side);
+          const key = buffer + '|' + JSON.stringify(prog.transforms);
           let e = byKey.get(key);
           if (e === undefined) {
-            e = { prog, b: new MpmBuilder(), patRule: [] };
+            e = { buffer, prog, b: new MpmBuilder(), patRule: [] };
             byKey.set(key, e);
           }
           e.b.add(fp.pat.subarray(0, 255), e.patRule.length);
           e.patRule.push(r.id);
         }
         g.always = Int32Array.from(always);
-        for (const e of byKey.values())
+        const startB = scope === 'http' ? new MpmBuilder() : null;
+        const startRule: number[] = [];
+        for (const e of byKey.values()) {
+          const mpm = e.b.build();
+          if (mpm.idCapacity > this.txOut.length) this.txOut = new Int32Array(mpm.idCapacity);
+          const inStart =
+            startB !== null &&
+            e.prog.transforms.length === 0 &&
+            (e.buffer === 'http.start' || START_PARTS[side]!.includes(e.buffer));
+          if (inStart)
+            for (const id of e.patRule) {
+              startB.add(this.rules[id]!.fast!.pat.subarray(0, 255), startRule.length);
+              startRule.push(id);
+            }
           g.prefilters.push({
-            buffer: e.prog.buffer,
+            buffer: e.buffer,
             transforms: e.prog.transforms,
-            mpm: e.b.build(),
+            mpm,
             patRule: Int32Array.from(e.patRule),
+            inStart,
           });
+        }
+        if (startB !== null && startRule.length > 0) {
+          const mpm = startB.build();
+          if (mpm.idCapacity > this.txOut.length) this.txOut = new Int32Array(mpm.idCapacity);
+          g.start = { mpm, patRule: Int32Array.from(startRule) };
+        }
         this.txGroups.set(`${scope}/${side}`, g);
       }
     }
   }
 
-  /** Set (or clear, with null) the packet whose processing may hand transactions over. */
+  /**
+   * Set (or clear, with null) the packet whose processing may hand transactions over. Clearing
+   * also ends the batch: prescan results are dropped.
+   */
   setCurrent(pkts: PacketBatch | null, dec: DecodedBatch | null, i: number): void {
     this.curPkts = pkts;
     this.curDec = dec;
     this.curI = i;
+    if (dec === null) {
+      this.preDec = null;
+      this.preCount = 0;
+    }
+  }
+
+  /**
+   * Payload prefilter for a whole batch, after decoding and flow lookup and before the per-packet
+   * stages: each payload is scanned with the automaton packet() would use, one scan after the
+   * other, and packet() takes the hits from here. Scanning between each packet's reassembly and
+   * parsing found the automaton's rows evicted by that work; back to back they stay in cache (in
+   * the ET Open benchmark the scan cost per byte in place was 2-3x that of bench/micro/mpm-capture.ts).
+   * The results hold until setCurrent(null, ...) ends the batch.
+   */
+  prescan(pkts: PacketBatch, dec: DecodedBatch): void {
+    this.preDec = null;
+    this.preCount = 0;
+    if (this.env.exhaustive === true) return;
+    const n = pkts.count;
+    if (this.preStart.length < n) {
+      this.preStart = new Int32Array(n);
+      this.preLen = new Int32Array(n);
+      this.preDone = new Uint8Array(n);
+      this.preMpm = new Array<Mpm | null>(n).fill(null);
+      this.prePat = new Array<Int32Array | null>(n).fill(null);
+    }
+    const done = this.preDone;
+    const which = this.preMpm;
+    const pats = this.prePat;
+    // Pass 1: each payload's automaton, and the distinct automatons of the batch.
+    const distinct = this.preDistinct;
+    distinct.length = 0;
+    for (let i = 0; i < n; i++) {
+      done[i] = 0;
+      which[i] = null;
+      const payLen = dec.payLen[i]!;
+      if (dec.ipVer[i] === 0 || payLen <= 0) continue;
+      this.select(dec, i, payLen);
+      const mpm = this.selMpm;
+      if (mpm === null) continue;
+      which[i] = mpm;
+      pats[i] = this.selPatRule;
+      if (!distinct.includes(mpm)) distinct.push(mpm);
+    }
+    // Pass 2: one automaton at a time, so its rows stay in cache across the payloads it scans.
+    const hits = this.hits;
+    let w = 0;
+    for (let d = 0; d < distinct.length; d++) {
+      const mpm = distinct[d]!;
+      for (let i = 0; i < n; i++) {
+        if (which[i] !== mpm) continue;
+        const payLen = dec.payLen[i]!;
+        const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+        const m = mpm.scan(src, dec.payOff[i]!, payLen, hits, this.seen, this.nextGen());
+        if (w + m > this.preHits.length) {
+          const grown = new Int32Array(Math.max(2 * this.preHits.length, w + m));
+          grown.set(this.preHits.subarray(0, w));
+          this.preHits = grown;
+        }
+        const patRule = pats[i]!;
+        const out = this.preHits;
+        this.preStart[i] = w;
+        for (let k = 0; k < m; k++) out[w++] = patRule[hits[k]!]!;
+        this.preLen[i] = m;
+        done[i] = 1;
+      }
+    }
+    distinct.length = 0;
+    this.preDec = dec;
+    this.preCount = n;
+  }
+
+  /**
+   * The payload prefilter of packet i (into selMpm, selPatRule, selAlways): TCP packets of a flow
+   * use their direction's port group, others their protocol class's group. A port group's
+   * automaton is built here on first use with a payload (payLen > 0).
+   */
+  private select(dec: DecodedBatch, i: number, payLen: number): void {
+    const proto = dec.proto[i]!;
+    const slot = dec.flowSlot[i]!;
+    const g = this.pktGroups[protoClass(proto)]!;
+    this.selMpm = g.mpm;
+    this.selPatRule = g.patRule;
+    this.selAlways = g.always;
+    if (proto !== 6 || slot < 0) return;
+    const dir = dec.flowDir[i]! & 1;
+    const pg = this.tcpPorts[dir];
+    if (pg === null || pg === undefined) return;
+    const e = pg.groups[pg.map[dir === 0 ? dec.dport[i]! : dec.sport[i]!]!]!;
+    const pm = e.pm;
+    this.selMpm = null;
+    if (pm !== null) {
+      // Without payload there is nothing to scan (and no seam): the automaton can wait.
+      if (pm.mpm === null && payLen > 0) pm.mpm = buildPortMpm(this.rules, pm.patRule);
+      this.selMpm = pm.mpm;
+      this.selPatRule = pm.patRule;
+    }
+    this.selAlways = e.always;
   }
 
   /** Forget a flow's state (its slot is about to be reused). */
@@ -556,6 +769,8 @@ export class Detector {
     if (this.streamRules) {
       this.tails.delete(slot * 2);
       this.tails.delete(slot * 2 + 1);
+      this.tailLen[slot * 2] = 0;
+      this.tailLen[slot * 2 + 1] = 0;
     }
     if (slot < this.ipDone.length) {
       this.ipDone[slot] = 0;
@@ -563,7 +778,10 @@ export class Detector {
     }
     this.flowbits.delete(slot);
     this.flowints.delete(slot);
-    this.streamBytes.delete(slot);
+    if (slot * 2 + 1 < this.streamBytes.length) {
+      this.streamBytes[slot * 2] = 0;
+      this.streamBytes[slot * 2 + 1] = 0;
+    }
   }
 
   // ---- packets ---------------------------------------------------------------------------------
@@ -576,41 +794,32 @@ export class Detector {
     const slot = dec.flowSlot[i]!;
     if (slot >= 0 && this.passed[slot] === 1) return;
     const payLen = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
-    if (this.trackStreamBytes && slot >= 0 && payLen > 0) {
-      let sb = this.streamBytes.get(slot);
-      if (sb === undefined) {
-        sb = [0, 0];
-        this.streamBytes.set(slot, sb);
-      }
-      const d = dec.flowDir[i]! & 1;
-      sb[d] = sb[d]! + payLen;
+    if (this.trackStreamBytes && slot >= 0 && payLen > 0 && slot * 2 + 1 < this.streamBytes.length) {
+      const k = slot * 2 + (dec.flowDir[i]! & 1);
+      this.streamBytes[k] = this.streamBytes[k]! + payLen;
     }
-    const g = this.pktGroups[protoClass(proto)]!;
     let nc: number;
     const cand = this.cand;
     // The payload as a Buffer view is made only when a candidate inspects it (not per packet).
     this.pktPayload = null;
     this.pktPayloadFor = -1;
-    // TCP packets of a flow use the automaton of their direction and server port.
-    let mpm = g.mpm;
-    let patRule = g.patRule;
-    let always = g.always;
-    if (proto === 6 && slot >= 0) {
-      const dir = dec.flowDir[i]! & 1;
-      const pg = this.tcpPorts[dir];
-      if (pg !== null && pg !== undefined) {
-        const e = pg.groups[pg.map[dir === 0 ? dec.dport[i]! : dec.sport[i]!]!]!;
-        if (e.pending !== null) e.pending();
-        mpm = e.mpm;
-        patRule = e.patRule;
-        always = e.always;
-      }
-    }
+    this.select(dec, i, payLen);
+    const mpm = this.selMpm;
+    const patRule = this.selPatRule;
+    const always = this.selAlways;
     if (mpm !== null && payLen > 0) {
-      const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
-      const gen = this.nextGen();
-      const n = mpm.scan(src, dec.payOff[i]!, payLen, this.hits, this.seen, gen);
-      nc = this.merge(always, patRule, n);
+      if (this.preDec === dec && i < this.preCount && this.preDone[i] === 1) {
+        // Scanned by prescan: its hits are rule ids already.
+        const hits = this.hits;
+        const a = this.preStart[i]!;
+        const m = this.preLen[i]!;
+        for (let k = 0; k < m; k++) hits[k] = this.preHits[a + k]!;
+        nc = this.mergeAlways(always, m);
+      } else {
+        const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+        const n = mpm.scan(src, dec.payOff[i]!, payLen, this.hits, this.seen, this.nextGen());
+        nc = this.merge(always, patRule, n);
+      }
     } else {
       const a = always;
       for (let k = 0; k < a.length; k++) cand[k] = a[k]!;
@@ -622,15 +831,16 @@ export class Detector {
     // Raw stream view (TCP data accepted into the stream): the bytes before this segment.
     const key = slot * 2 + (dec.flowDir[i]! & 1);
     const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1;
-    const tail = streamData ? this.tails.get(key) : undefined;
+    const tl = streamData ? this.tailLen[key]! : 0;
+    const store = tl > 0 ? this.tails.get(key)! : null;
     // Fast patterns spanning the previous stream bytes and this segment: scan the seam.
     let ns = 0;
-    if (tail !== undefined && mpm !== null && this.env.exhaustive !== true) {
+    if (store !== null && mpm !== null && this.env.exhaustive !== true) {
       const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
-      const a = Math.min(tail.length, SEAM - 1);
+      const a = Math.min(tl, SEAM - 1);
       const b = Math.min(payLen, SEAM - 1);
-      const seam = Buffer.allocUnsafe(a + b);
-      tail.copy(seam, 0, tail.length - a);
+      const seam = this.seamBuf;
+      store.copy(seam, 0, tl - a, tl);
       src.copy(seam, a, dec.payOff[i]!, dec.payOff[i]! + b);
       const n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
       for (let k = 0; k < n; k++) {
@@ -640,9 +850,11 @@ export class Detector {
       if (ns > 1) ns = uniqueSorted(this.straddle, ns);
     }
     if (nc === 0 && ns === 0) {
-      if (streamData) this.keepTail(key, pkts, dec, i, tail);
+      if (streamData) this.keepTail(key, pkts, dec, i);
       return;
     }
+    // The previous stream bytes as a view, now that candidates may inspect them.
+    const tail = store !== null ? store.subarray(0, tl) : undefined;
     this.loadWords(dec, i);
     let alerts = 0;
     let nm = 0;
@@ -673,7 +885,7 @@ export class Detector {
       alerts++;
       this.raisePacket(r, pkts, dec, i, pcapCnt);
     }
-    if (streamData) this.keepTail(key, pkts, dec, i, tail);
+    if (streamData) this.keepTail(key, pkts, dec, i);
   }
 
   /**
@@ -703,20 +915,29 @@ export class Detector {
     return !old;
   }
 
-  /** Remember the last TAIL stream bytes of this direction (after this segment). */
-  private keepTail(key: number, pkts: PacketBatch, dec: DecodedBatch, i: number, tail: Buffer | undefined): void {
+  /**
+   * Remember the last TAIL stream bytes of this direction (after this segment), in the direction's
+   * own TAIL-byte buffer (allocated once per flow direction, not per segment).
+   */
+  private keepTail(key: number, pkts: PacketBatch, dec: DecodedBatch, i: number): void {
     const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
     const off = dec.payOff[i]!;
     const len = dec.payLen[i]!;
+    let store = this.tails.get(key);
+    if (store === undefined) {
+      store = Buffer.allocUnsafe(TAIL);
+      this.tails.set(key, store);
+    }
     if (len >= TAIL) {
-      this.tails.set(key, Buffer.from(src.subarray(off + len - TAIL, off + len)));
+      src.copy(store, 0, off + len - TAIL, off + len);
+      this.tailLen[key] = TAIL;
       return;
     }
-    const keep = Math.min(tail === undefined ? 0 : tail.length, TAIL - len);
-    const out = Buffer.allocUnsafe(keep + len);
-    if (keep > 0) tail!.copy(out, 0, tail!.length - keep);
-    src.copy(out, keep, off, off + len);
-    this.tails.set(key, out);
+    const tl = this.tailLen[key]!;
+    const keep = Math.min(tl, TAIL - len);
+    if (keep > 0) store.copyWithin(0, tl - keep, tl);
+    src.copy(store, keep, off, off + len);
+    this.tailLen[key] = keep + len;
   }
 
   /** Every packet rule of protocol class c (IP-only ones when due), for the exhaustive mode. */
@@ -965,15 +1186,28 @@ export class Detector {
       }
       case 'ipopts':
         return hasIpOption(dec.bufSel[i] === 1 ? dec.alt : pkts.buf, dec, i, c.opt);
+      case 'iprep': {
+        const v = dec.ipVer[i]!;
+        const o = i * 4;
+        const test = (w: Uint32Array): boolean => {
+          const sc = repScore(v, w, o, c.cat);
+          return sc >= 0 && (c.op === '>' ? sc > c.value : c.op === '<' ? sc < c.value : sc === c.value);
+        };
+        if (c.side === 'src') return test(dec.src);
+        if (c.side === 'dst') return test(dec.dst);
+        if (c.side === 'both') return test(dec.src) && test(dec.dst);
+        return test(dec.src) || test(dec.dst);
+      }
       case 'stream_size': {
         const slot = dec.flowSlot[i]!;
         if (slot < 0 || dec.proto[i] !== 6) return false;
-        const sb = this.streamBytes.get(slot) ?? [0, 0];
-        const cmp = (x: number): boolean => compareStream(c.op, x, c.value);
-        if (c.side === 'client') return cmp(sb[0]);
-        if (c.side === 'server') return cmp(sb[1]);
-        if (c.side === 'both') return cmp(sb[0]) && cmp(sb[1]);
-        return cmp(sb[0]) || cmp(sb[1]);
+        const sb = this.streamBytes;
+        const c0 = slot * 2 + 1 < sb.length ? sb[slot * 2]! : 0;
+        const c1 = slot * 2 + 1 < sb.length ? sb[slot * 2 + 1]! : 0;
+        if (c.side === 'client') return compareStream(c.op, c0, c.value);
+        if (c.side === 'server') return compareStream(c.op, c1, c.value);
+        if (c.side === 'both') return compareStream(c.op, c0, c.value) && compareStream(c.op, c1, c.value);
+        return compareStream(c.op, c0, c.value) || compareStream(c.op, c1, c.value);
       }
     }
   }
@@ -1284,6 +1518,41 @@ export class Detector {
     }
   }
 
+  /**
+   * txBuffers with the transforms applied, cached for the transaction side being inspected
+   * (txSide clears the cache). Callers must not modify the buffers.
+   */
+  private txView(rec: AppRecord, name: string, transforms: BufferProg['transforms'], side: number): Buffer[] | null {
+    let raw = this.txRaw.get(name);
+    if (raw === undefined) {
+      raw = { stamp: -1, val: null };
+      this.txRaw.set(name, raw);
+    }
+    if (raw.stamp !== this.txStamp) {
+      raw.val = this.txBuffers(rec, name, side);
+      raw.stamp = this.txStamp;
+    }
+    const bufs = raw.val;
+    if (bufs === null || transforms.length === 0) return bufs;
+    let byName = this.txXf.get(transforms);
+    if (byName === undefined) {
+      byName = new Map();
+      this.txXf.set(transforms, byName);
+    }
+    let xf = byName.get(name);
+    if (xf === undefined) {
+      xf = { stamp: -1, val: null };
+      byName.set(name, xf);
+    }
+    if (xf.stamp !== this.txStamp) {
+      const v = new Array<Buffer>(bufs.length);
+      for (let k = 0; k < bufs.length; k++) v[k] = applyTransforms(bufs[k]!, transforms);
+      xf.val = v;
+      xf.stamp = this.txStamp;
+    }
+    return xf.val;
+  }
+
   /** The buffer values of a record for one side (several for multi buffers), null when absent. */
   private txBuffers(rec: AppRecord, name: string, side: number): Buffer[] | null {
     const ts = side === 0;
@@ -1338,6 +1607,7 @@ export class Detector {
     if (this.passed[rec.slot] === 1) return;
     const g = this.txGroups.get(`${scope}/${side}`);
     if (g === undefined) return;
+    this.txStamp++;
     const cand = this.cand;
     let nc: number;
     if (g.prefilters.length === 0) {
@@ -1346,15 +1616,28 @@ export class Detector {
     } else {
       let nHits = 0;
       const hits = this.hits;
+      const out = this.txOut;
+      // HTTP: the start-line and header parts in one scan of http.start, when it holds them all.
+      let merged = false;
+      if (g.start !== null && rec.kind === 'http') {
+        const sb = this.txView(rec, 'http.start', NO_TRANSFORMS, side);
+        if (sb !== null && !repeatedName(side === 0 ? rec.tx.requestHeaders : rec.tx.responseHeaders)) {
+          const b = sb[0]!;
+          const n = g.start.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen());
+          for (let x = 0; x < n; x++) hits[x] = g.start.patRule[out[x]!]!;
+          nHits = n;
+          merged = true;
+        }
+      }
       for (const p of g.prefilters) {
-        const bufs = this.txBuffers(rec, p.buffer, side);
+        if (merged && p.inStart) continue;
+        const bufs = this.txView(rec, p.buffer, p.transforms, side);
         if (bufs === null) continue;
-        for (let b of bufs) {
-          if (p.transforms.length > 0) b = applyTransforms(b, p.transforms);
-          const out = hits.subarray(nHits);
+        for (let k = 0; k < bufs.length; k++) {
+          const b = bufs[k]!;
           // Pattern ids are per automaton: a fresh generation per scan keeps them apart.
           const n = p.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen());
-          for (let k = 0; k < n; k++) out[k] = p.patRule[out[k]!]!;
+          for (let x = 0; x < n; x++) hits[nHits + x] = p.patRule[out[x]!]!;
           nHits += n;
           if (nHits > 4 * this.rules.length + 512) nHits = uniqueSorted(hits, nHits);
         }
@@ -1436,7 +1719,7 @@ export class Detector {
       if (!r.tlsVersions.includes(ver)) return false;
     }
     for (const c of r.sshChecks) {
-      const b = this.txBuffers(rec, c.field === 'proto' ? 'ssh.proto' : 'ssh.software', side);
+      const b = this.txView(rec, c.field === 'proto' ? 'ssh.proto' : 'ssh.software', NO_TRANSFORMS, side);
       if (b === null) return false;
       const s = b[0]!.toString('latin1');
       if (
@@ -1453,11 +1736,10 @@ export class Detector {
         if (st.b64 === null || !inspect(g.ops, 0, st.b64, 0, st)) return false;
         continue;
       }
-      const bufs = this.txBuffers(rec, g.buffer, side);
+      const bufs = this.txView(rec, g.buffer, g.transforms, side);
       if (bufs === null) return false;
       let any = false;
-      for (let b of bufs) {
-        if (g.transforms.length > 0) b = applyTransforms(b, g.transforms);
+      for (const b of bufs) {
         st.vars.clear();
         st.steps = 0;
         if (inspect(g.ops, 0, b, 0, st)) {
@@ -1489,6 +1771,46 @@ function ruleFields(
     metadata: r.metadata,
     target: r.target,
   };
+}
+
+const NO_TRANSFORMS: BufferProg['transforms'] = [];
+/** A cached transaction buffer (Detector.txView): valid while stamp is the current side's. */
+interface TxSlot {
+  stamp: number;
+  val: Buffer[] | null;
+}
+
+/**
+ * The buffer a transaction prefilter scans: the request / response body under its other names,
+ * so that rules on `file.data` and on `http.request_body` / `http.response_body` share one
+ * automaton and the body is scanned once (httpBuffer returns the same bytes for each).
+ */
+function prefilterBuffer(name: string, side: number): string {
+  if (side === 0 && name === 'http.request_body') return 'file.data';
+  if (side === 1 && name === 'http.response_body') return 'file.data';
+  return name;
+}
+
+/** Does a header name occur twice (ASCII case-insensitive)? Then header values are joined. */
+function repeatedName(headers: readonly [string, string][]): boolean {
+  for (let a = 1; a < headers.length; a++) {
+    const x = headers[a]![0];
+    for (let b = 0; b < a; b++) {
+      const y = headers[b]![0];
+      if (x.length !== y.length) continue;
+      let k = 0;
+      while (k < x.length && (x.charCodeAt(k) | 0x20) === (y.charCodeAt(k) | 0x20)) k++;
+      if (k === x.length) return true;
+    }
+  }
+  return false;
+}
+
+/** The automaton of a port group: pattern k is the fast pattern of rule patRule[k]. */
+function buildPortMpm(rules: readonly CompiledRule[], patRule: Int32Array): Mpm {
+  const b = new MpmBuilder();
+  for (let k = 0; k < patRule.length; k++) b.add(rules[patRule[k]!]!.fast!.pat.subarray(0, 255), k);
+  return b.build();
 }
 
 /** The rule's fast pattern is in the packet payload, untransformed (it joins the payload automatons). */

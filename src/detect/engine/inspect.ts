@@ -111,7 +111,23 @@ export interface Base64DecodeOp {
 }
 
 export type InspectOp =
-  ContentOp | PcreOp | ByteTestOp | ByteJumpOp | ByteExtractOp | ByteMathOp | IsDataAtOp | SizeOp | Base64DecodeOp;
+  | ContentOp
+  | PcreOp
+  | ByteTestOp
+  | ByteJumpOp
+  | ByteExtractOp
+  | ByteMathOp
+  | IsDataAtOp
+  | SizeOp
+  | Base64DecodeOp
+  | DatasetOp;
+
+/** `dataset`: the whole buffer looked up in (or added to) a named set (src/detect/engine/datasets.ts). */
+export interface DatasetOp {
+  k: 'dataset';
+  cmd: 'isset' | 'isnotset' | 'set' | 'unset';
+  set: { has(hex: string): boolean; add(hex: string): boolean; remove(hex: string): boolean };
+}
 
 /** Steps (content/pcre attempts) allowed per inspection before giving up (Suricata: inspection-recursion-limit 3000). */
 export const RECURSION_LIMIT = 3000;
@@ -464,6 +480,19 @@ export function inspect(ops: readonly InspectOp[], i: number, buf: Buffer, prev:
       case 'bsize':
         if (!compareU(op.op, len, op.a, op.b)) return false;
         continue;
+      case 'dataset': {
+        const hex = buf.toString('hex');
+        const hit =
+          op.cmd === 'isset'
+            ? op.set.has(hex)
+            : op.cmd === 'isnotset'
+              ? !op.set.has(hex)
+              : op.cmd === 'set'
+                ? op.set.add(hex)
+                : op.set.remove(hex);
+        if (!hit) return false;
+        continue;
+      }
       case 'base64_decode': {
         const from = (op.relative ? prev : 0) + op.offset;
         if (from >= len) return false;

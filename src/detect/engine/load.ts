@@ -4,6 +4,8 @@
  * threshold.config (`threshold`, `event_filter`, `suppress`).
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { loadIpReputation, resetIntel, setDatasetBaseDir } from './datasets.js';
 import { defaultClassifications, forEachRule, loadClassificationConfig, rulePriority } from '../signatures/ruleset.js';
 import type { Classifications, SkippedRule } from '../signatures/ruleset.js';
 import type { RuleVars } from '../signatures/vars.js';
@@ -20,6 +22,8 @@ export interface DetectSpec {
   classificationFile: string | null;
   /** threshold.config; null = none. */
   thresholdFile: string | null;
+  /** IP reputation for `iprep` (Suricata's reputation-categories-file and reputation-files). */
+  reputation?: { categoriesFile: string | null; files: string[] };
 }
 
 export interface LoadedRules {
@@ -28,11 +32,17 @@ export interface LoadedRules {
   classifications: Classifications;
   /** Problems in threshold.config (line: reason). */
   thresholdErrors: string[];
+  /** Problems in the IP reputation files. */
+  reputationErrors: string[];
 }
 
 /** Load, parse and compile. Throws RuleFileError when a file cannot be read. */
 export function loadDetectRules(spec: DetectSpec): LoadedRules {
   enableLinearFallback();
+  resetIntel();
+  const rep = spec.reputation;
+  const reputationErrors =
+    rep !== undefined && rep.categoriesFile !== null ? loadIpReputation(rep.categoriesFile, rep.files) : [];
   const classes =
     spec.classificationFile === null ? defaultClassifications() : loadClassificationConfig(spec.classificationFile);
   const rules: CompiledRule[] = [];
@@ -48,6 +58,8 @@ export function loadDetectRules(spec: DetectSpec): LoadedRules {
         return;
       }
       try {
+        // dataset `load` paths are relative to the rule file.
+        setDatasetBaseDir(path.dirname(path.resolve(file)));
         const c = compileRule(r, rulePriority(r, classes));
         if (r.classtype !== null) c.category = classes[r.classtype]?.description ?? '';
         rules.push(c);
@@ -60,7 +72,7 @@ export function loadDetectRules(spec: DetectSpec): LoadedRules {
     skipped,
   );
   const thresholdErrors = spec.thresholdFile === null ? [] : applyThresholdFile(spec.thresholdFile, rules, spec.vars);
-  return { rules, skipped, classifications: classes, thresholdErrors };
+  return { rules, skipped, classifications: classes, thresholdErrors, reputationErrors };
 }
 
 /**

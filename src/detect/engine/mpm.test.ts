@@ -227,7 +227,7 @@ test('seen/gen: each id once per scan, reported again in the next scan', () => {
   assert.throws(() => m.scan(hay, 0, hay.length, out, new Uint32Array(2), 1), RangeError);
 });
 
-test('long buffers: occurrences across the middle, at both ends, odd lengths', () => {
+test('long buffers: occurrences across the quarter boundaries, at both ends, odd lengths', () => {
   for (const o of LAYOUTS) {
     const m = build(
       [
@@ -238,12 +238,15 @@ test('long buffers: occurrences across the middle, at both ends, odd lengths', (
       ],
       o,
     );
-    for (const len of [64, 65, 100, 101, 2048, 2049]) {
-      const mid = len >> 1;
-      for (let at = mid - 10; at <= mid; at++) {
-        const b = new Uint8Array(len).fill(0x2e);
-        b.set(enc('ABCdefGHIJ'), at); // ends just before the middle, crosses it, or starts there
-        assert.deepEqual(ids(m, b), [1], `len ${len} at ${at}`);
+    for (const len of [64, 65, 100, 101, 255, 256, 257, 258, 259, 1000, 2048, 2049]) {
+      // The scan splits at the middle (one chain below 256 bytes) or at the quarters.
+      const q = len >> 2;
+      for (const cut of [q, 2 * q, 3 * q, len >> 1]) {
+        for (let at = cut - 10; at <= cut; at++) {
+          const b = new Uint8Array(len).fill(0x2e);
+          b.set(enc('ABCdefGHIJ'), at); // ends just before the cut, crosses it, or starts there
+          assert.deepEqual(ids(m, b), [1], `len ${len} at ${at}`);
+        }
       }
       const b = new Uint8Array(len).fill(0x7a); // all 'z': ends in the same output state each byte
       b[0] = 0x71;
@@ -252,6 +255,26 @@ test('long buffers: occurrences across the middle, at both ends, odd lengths', (
       assert.deepEqual(ids(m, b), [2, 3, 4], `len ${len}`);
       b[len - 1] = 0x71;
       assert.deepEqual(ids(m, b, 1), [3, 4], `len ${len}`);
+    }
+  }
+});
+
+test('a pattern longer than a quarter, crossing two quarter boundaries', () => {
+  const long = new Uint8Array(150);
+  for (let i = 0; i < long.length; i++) long[i] = 0x41 + (i % 26);
+  for (const o of LAYOUTS) {
+    const b = new MpmBuilder(o);
+    b.add(long, 7);
+    b.add(enc('nop'), 8);
+    const m = b.build();
+    for (const len of [256, 300, 401]) {
+      for (const at of [0, 20, 60, (len >> 2) - 1, len - long.length]) {
+        const buf = new Uint8Array(len).fill(0x2e);
+        buf.set(long, at);
+        assert.deepEqual(ids(m, buf), [7, 8], `len ${len} at ${at}`);
+        buf[at + 149] = 0x2e; // last byte gone: only the short pattern inside remains
+        assert.deepEqual(ids(m, buf), [8], `len ${len} at ${at} truncated`);
+      }
     }
   }
 });
@@ -282,8 +305,8 @@ test('property: matches a naive search on random small-alphabet sets', () => {
     const pats: [Uint8Array, number][] = [];
     const count = int(12);
     for (let k = 0; k < count; k++) pats.push([pick(1 + int(int(3) === 0 ? 8 : 4)), int(40)]);
-    // Half below and half above the length where the scan runs two chains.
-    const buf = pick(iter % 2 === 0 ? int(64) : 64 + int(200));
+    // Short buffers (one chain) and buffers past the length where the scan runs four chains.
+    const buf = pick(iter % 2 === 0 ? int(256) : 256 + int(300));
     const off = int(buf.length + 1);
     const len = int(buf.length - off + 1);
     const want = naive(pats, buf, off, len);

@@ -17,11 +17,15 @@
  *   at most one).
  * - A transition value packs its target: bit 0 = the target reports ids, bit 1 = the target is
  *   sparse; then dense targets hold their row offset (state << 8) from bit 2, sparse targets their
- *   state number. The dense step is one table read, an add and two bit tests per byte.
- * - Ranges of DUAL_MIN bytes or more are scanned as two halves at once: two independent chains of
- *   table reads overlap in the CPU (one chain is bound by load latency). The first chain then runs
- *   on past the middle only while its state's string starts before the middle; from there on it is
- *   in the same state as the second chain (usually after a few bytes).
+ *   state number. The dense step is one table read and an add per byte.
+ * - The scan is bound by load latency (each step needs the previous state), so ranges of QUAD_MIN
+ *   bytes or more are scanned as four quarters at once: four independent chains of table reads
+ *   overlap in the CPU. Each chain then runs on past its quarter only while its state's string
+ *   starts before the quarter's end; from there on it is in the same state as the next chain
+ *   (usually after a few bytes).
+ * - The inner loop is dense steps only (a table read per chain and one test of the packed flag
+ *   bits of all four): sparse steps and reports, rare with a cache-sized dense prefix, are handled
+ *   outside it. A call to the sparse step inside the loop made it 1.5-2x slower (register spills).
  * - Each state lists only its own ids (offset/count into one Int32Array) plus an output link to the
  *   nearest proper suffix state with ids, so memory stays linear even for nested patterns (`a`, `aa`,
  *   `aaa`, ...).
@@ -39,13 +43,18 @@
 export const MPM_MAX_PATTERN = 255;
 
 /**
- * Default cap on dense DFA entries (256 per dense state, Int32 each: 256 KB) per automaton: the
- * root and 255 states, with ET Open's alphabet all of depth 1 and a few of depth 2. Chosen with
- * bench/micro/mpm.ts (MPM_DENSE_BUDGET): against 0, 128 K, 256 K and 1 M entries it was the fastest
- * or within noise on ET Open sets over capture data and on random buffers, and 1.3-2.5x faster than
- * root-only rows; bigger tables only won on uniformly random printable text.
+ * Default cap on dense DFA entries (256 per dense state, Int32 each: 1 MB): the root and 1,023
+ * states, which with ET Open's port-group sets covers depths 0-2 and some of depth 3, where
+ * 99 % of capture bytes leave the automaton (bench/micro/mpm-capture.ts). Against 64 K entries
+ * (the earlier default, chosen with bench/micro/mpm.ts before the dense-only inner loop) it scans
+ * port-group sets over capture payloads 1.4-2x faster; 512 K and 1 M entries gained nothing more
+ * there. Automatons above MPM_BIG_STATES states (a whole protocol's or HTTP body's fast patterns)
+ * get a tenth of their states, up to MPM_BIG_DENSE_BUDGET entries (4 MB): 1.4x faster on response
+ * bodies with 2,000 patterns (40,000 states) than with 1 MB.
  */
-export const MPM_DEFAULT_DENSE_BUDGET = 64 * 1024;
+export const MPM_DEFAULT_DENSE_BUDGET = 256 * 1024;
+const MPM_BIG_STATES = 10 * 1024;
+const MPM_BIG_DENSE_BUDGET = 1024 * 1024;
 
 /** Sparse state numbers and double-array bases are 29-bit fields of a transition value. */
 const MAX_FIELD = 1 << 29;
@@ -67,13 +76,17 @@ const FREE = 255;
 const PACK_ATTEMPTS = 512;
 const SLOT_TRIES = 8;
 
-/** Shorter ranges are scanned as one chain: the two-chain setup and tail do not pay off. */
-const DUAL_MIN = 64;
+/**
+ * From this length on, four chains (quarters); shorter ranges run one chain (bench/micro/mpm-capture.ts:
+ * two chains on 64-255 bytes were no faster than one, 0.9-1.2x).
+ */
+const QUAD_MIN = 256;
 
 export interface MpmBuilderOptions {
   /**
    * Maximum dense transition entries (256 per dense state) for this automaton; the root row is
-   * always dense. Default {@link MPM_DEFAULT_DENSE_BUDGET}. 0 means "root only" (tests use it to
+   * always dense. Default {@link MPM_DEFAULT_DENSE_BUDGET}, more for big automatons (see there).
+   * 0 means "root only" (tests use it to
    * exercise the sparse path); Infinity means "full DFA" (capped at 2^29 entries, 2 GB).
    */
   denseBudget?: number;
@@ -93,7 +106,8 @@ function fold(b: number): number {
 export class MpmBuilder {
   private readonly patterns: Uint8Array[] = [];
   private readonly ids: number[] = [];
-  private readonly denseBudget: number;
+  /** null: the default, which depends on the automaton's size. */
+  private readonly denseBudget: number | null;
   private readonly packAttempts: number;
 
   constructor(options: MpmBuilderOptions = {}) {
@@ -101,7 +115,7 @@ export class MpmBuilder {
     const a = options.packAttempts ?? PACK_ATTEMPTS;
     if (!(d >= 0)) throw new RangeError(`mpm: denseBudget must be >= 0, got ${d}`);
     if (!(a >= 0)) throw new RangeError(`mpm: packAttempts must be >= 0, got ${a}`);
-    this.denseBudget = Math.min(d, MAX_DENSE_ENTRIES);
+    this.denseBudget = options.denseBudget === undefined ? null : Math.min(d, MAX_DENSE_ENTRIES);
     this.packAttempts = a;
   }
 
@@ -260,7 +274,10 @@ export class MpmBuilder {
     }
 
     // 8. Packed transition targets (see the file comment).
-    const denseStates = Math.max(1, Math.min(n, Math.floor(this.denseBudget / 256)));
+    const budget =
+      this.denseBudget ??
+      (n > MPM_BIG_STATES ? Math.min(MPM_BIG_DENSE_BUDGET, 256 * Math.floor(n / 10)) : MPM_DEFAULT_DENSE_BUDGET);
+    const denseStates = Math.max(1, Math.min(n, Math.floor(budget / 256)));
     const enc = new Int32Array(n);
     for (let s = 0; s < n; s++) {
       const reports = outStart[s + 1]! > outStart[s]! || outLink[s]! >= 0 ? 1 : 0;
@@ -534,63 +551,150 @@ export class Mpm {
     const g = gen >>> 0;
     const start = off > 0 ? off : 0;
     const end = Math.min(off + len, buf.length);
+    if (end - start < QUAD_MIN) return this.scanOne(buf, start, end, out, seen, g);
     const dense = this.dense;
-    let n = 0;
-    let v1 = 0; // root: dense row 0, reports nothing (patterns are >= 1 byte)
+    // Four chains, one per quarter (chain k covers [ik, ek) at its own pace), each starting at the
+    // root (dense row 0, which reports nothing: patterns are >= 1 byte).
+    const quarter = (end - start) >>> 2;
+    const e1 = start + quarter;
+    const e2 = e1 + quarter;
+    const e3 = e2 + quarter;
+    const e4 = end;
+    let i1 = start;
+    let i2 = e1;
+    let i3 = e2;
+    let i4 = e3;
+    let v1 = 0;
     let v2 = 0;
+    let v3 = 0;
+    let v4 = 0;
     // Runs like 00 00 00 hit the same output state again and again: its ids are all seen already.
-    let last1 = -1;
-    let last2 = -1;
-    if (end - start < DUAL_MIN) {
-      for (let i = start; i < end; i++) {
-        const b = buf[i]!;
-        v1 = (v1 & 2) === 0 ? dense[(v1 >>> 2) + b]! : this.sparseStep(v1 >>> 2, b);
-        if ((v1 & 1) !== 0 && v1 !== last1) {
-          last1 = v1;
-          n = this.report(v1, n, out, seen, g);
-          if (n === outLen) return n;
+    let l1 = -1;
+    let l2 = -1;
+    let l3 = -1;
+    let l4 = -1;
+    let n = 0;
+    for (;;) {
+      let steps = Math.min(e1 - i1, e2 - i2, e3 - i3, e4 - i4);
+      if (steps <= 0) break;
+      // Fast loop: every chain in a dense state, one table read each, no call (see the file comment).
+      let x = 0;
+      for (; steps > 0; steps--) {
+        v1 = dense[(v1 >>> 2) + buf[i1++]!]!;
+        v2 = dense[(v2 >>> 2) + buf[i2++]!]!;
+        v3 = dense[(v3 >>> 2) + buf[i3++]!]!;
+        v4 = dense[(v4 >>> 2) + buf[i4++]!]!;
+        x = (v1 | v2 | v3 | v4) & 3;
+        if (x !== 0) break;
+      }
+      if (x === 0) continue;
+      // Slow path: report, and walk sparse chains back to a dense state (or to their end).
+      if ((v1 & 3) !== 0) {
+        for (;;) {
+          if ((v1 & 1) !== 0 && v1 !== l1) {
+            l1 = v1;
+            n = this.report(v1, n, out, seen, g);
+            if (n === outLen) return n;
+          }
+          if ((v1 & 2) === 0 || i1 >= e1) break;
+          v1 = this.sparseStep(v1 >>> 2, buf[i1++]!);
         }
       }
-      return n;
-    }
-    const half = (end - start) >>> 1;
-    const mid = start + half;
-    for (let i = start, j = mid; i < mid; i++, j++) {
-      const b1 = buf[i]!;
-      const b2 = buf[j]!;
-      v1 = (v1 & 2) === 0 ? dense[(v1 >>> 2) + b1]! : this.sparseStep(v1 >>> 2, b1);
-      v2 = (v2 & 2) === 0 ? dense[(v2 >>> 2) + b2]! : this.sparseStep(v2 >>> 2, b2);
-      if (((v1 | v2) & 1) !== 0) {
-        if ((v1 & 1) !== 0 && v1 !== last1) {
-          last1 = v1;
-          n = this.report(v1, n, out, seen, g);
-          if (n === outLen) return n;
+      if ((v2 & 3) !== 0) {
+        for (;;) {
+          if ((v2 & 1) !== 0 && v2 !== l2) {
+            l2 = v2;
+            n = this.report(v2, n, out, seen, g);
+            if (n === outLen) return n;
+          }
+          if ((v2 & 2) === 0 || i2 >= e2) break;
+          v2 = this.sparseStep(v2 >>> 2, buf[i2++]!);
         }
-        if ((v2 & 1) !== 0 && v2 !== last2) {
-          last2 = v2;
-          n = this.report(v2, n, out, seen, g);
-          if (n === outLen) return n;
+      }
+      if ((v3 & 3) !== 0) {
+        for (;;) {
+          if ((v3 & 1) !== 0 && v3 !== l3) {
+            l3 = v3;
+            n = this.report(v3, n, out, seen, g);
+            if (n === outLen) return n;
+          }
+          if ((v3 & 2) === 0 || i3 >= e3) break;
+          v3 = this.sparseStep(v3 >>> 2, buf[i3++]!);
+        }
+      }
+      if ((v4 & 3) !== 0) {
+        for (;;) {
+          if ((v4 & 1) !== 0 && v4 !== l4) {
+            l4 = v4;
+            n = this.report(v4, n, out, seen, g);
+            if (n === outLen) return n;
+          }
+          if ((v4 & 2) === 0 || i4 >= e4) break;
+          v4 = this.sparseStep(v4 >>> 2, buf[i4++]!);
         }
       }
     }
-    // Chain 2 alone on the last byte of an odd-length range.
-    for (let j = mid + half; j < end; j++) {
-      const b = buf[j]!;
-      v2 = (v2 & 2) === 0 ? dense[(v2 >>> 2) + b]! : this.sparseStep(v2 >>> 2, b);
-      if ((v2 & 1) !== 0 && v2 !== last2) {
-        last2 = v2;
-        n = this.report(v2, n, out, seen, g);
-        if (n === outLen) return n;
+    // Each chain to the end of its quarter, and chains 1-3 on past it (see cont).
+    n = this.cont(buf, i4, e4, end, v4, l4, n, out, seen, g);
+    if (n !== outLen) n = this.cont(buf, i3, e3, end, v3, l3, n, out, seen, g);
+    if (n !== outLen) n = this.cont(buf, i2, e2, end, v2, l2, n, out, seen, g);
+    if (n !== outLen) n = this.cont(buf, i1, e1, end, v1, l1, n, out, seen, g);
+    return n;
+  }
+
+  /** One chain over a short range: the same fast dense loop, sparse steps and reports aside. */
+  private scanOne(buf: Uint8Array, start: number, end: number, out: Int32Array, seen: Uint32Array, g: number): number {
+    const dense = this.dense;
+    const outLen = out.length;
+    let n = 0;
+    let v = 0;
+    let last = -1;
+    let i = start;
+    while (i < end) {
+      while (i < end) {
+        v = dense[(v >>> 2) + buf[i++]!]!;
+        if ((v & 3) !== 0) break;
+      }
+      for (;;) {
+        if ((v & 1) !== 0 && v !== last) {
+          last = v;
+          n = this.report(v, n, out, seen, g);
+          if (n === outLen) return n;
+        }
+        if ((v & 2) === 0 || i >= end) break;
+        v = this.sparseStep(v >>> 2, buf[i++]!);
       }
     }
-    // Chain 1 past the middle while its state's string (depth bytes ending at i - 1) starts before
-    // mid: only it can see occurrences that cross the middle. Then it equals chain 2's state.
-    for (let i = mid; i < end && this.depth[this.stateOf(v1)]! > i - mid; i++) {
+    return n;
+  }
+
+  /**
+   * Run a chain in state v from buf[from] to its `bound` (the end of its own range), then on while
+   * its state's string (depth bytes ending at i - 1) starts before `bound`: only it can see
+   * occurrences that cross `bound` (the next chain started there at the root). Once the string
+   * starts at or after `bound` its state equals that chain's, and it stops. Returns the new count.
+   */
+  private cont(
+    buf: Uint8Array,
+    from: number,
+    bound: number,
+    end: number,
+    v: number,
+    last: number,
+    n: number,
+    out: Int32Array,
+    seen: Uint32Array,
+    g: number,
+  ): number {
+    const dense = this.dense;
+    const depth = this.depth;
+    const outLen = out.length;
+    for (let i = from; i < end && (i < bound || depth[this.stateOf(v)]! > i - bound); i++) {
       const b = buf[i]!;
-      v1 = (v1 & 2) === 0 ? dense[(v1 >>> 2) + b]! : this.sparseStep(v1 >>> 2, b);
-      if ((v1 & 1) !== 0 && v1 !== last1) {
-        last1 = v1;
-        n = this.report(v1, n, out, seen, g);
+      v = (v & 2) === 0 ? dense[(v >>> 2) + b]! : this.sparseStep(v >>> 2, b);
+      if ((v & 1) !== 0 && v !== last) {
+        last = v;
+        n = this.report(v, n, out, seen, g);
         if (n === outLen) return n;
       }
     }

@@ -5,6 +5,7 @@ import { BYTE_KEYWORDS } from './bytes.js';
 import type { KeywordDef } from './common.js';
 import { CONTENT_KEYWORDS } from './content.js';
 import { FLOW_KEYWORDS } from './flow.js';
+import { INTEL_KEYWORDS } from './intel.js';
 import { META_KEYWORDS } from './meta.js';
 import { PACKET_KEYWORDS } from './packet.js';
 import { PCRE_KEYWORDS } from './pcre.js';
@@ -20,6 +21,7 @@ const FAMILIES: KeywordDef[][] = [
   BYTE_KEYWORDS,
   THRESHOLD_KEYWORDS,
   APP_LAYER_KEYWORDS,
+  INTEL_KEYWORDS,
 ];
 
 /** Keyword name -> definition. */
