@@ -15,6 +15,9 @@ import { CliError, usageError } from './errors.js';
 import { engineConfigFrom } from './options.js';
 import { Progress } from './progress.js';
 import { IndicatorError, loadIndicatorList } from '../detect/indicators/lists.js';
+import { loadModelSetup } from '../detect/classify/setup.js';
+import { ModelError } from '../detect/classify/model.js';
+import { ModelStage } from '../detect/classify/stage.js';
 
 export const ANALYZE_USAGE = `usage: vigil analyze FILE [options]
 
@@ -61,6 +64,8 @@ export interface AnalyzeSummary {
   truncated_by_max_packets: boolean;
   /** Rules loaded and skipped (0/0 with --no-detect). */
   rules: { loaded: number; skipped: number };
+  /** Models that scored the flows (null: none), flows scored and model alerts folded by the limiter. */
+  ml: { classifier: string | null; anomaly: string | null; flows_scored: number; alerts_limited: number };
 }
 
 function positiveInt(name: string, v: string | undefined, dflt: number, min: number): number {
@@ -113,6 +118,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   if (v['no-detect']) cfg.appLayer = false;
   cfg.detect.ruleFiles = v.rules ?? [];
   if (v['no-builtin-rules']) cfg.detect.builtinRules = false;
+  if (v['no-ml']) cfg.ml.enabled = false;
   if (v.indicators !== undefined) cfg.indicators.lists = [...cfg.indicators.lists, ...v.indicators];
   // Read the lists here once, so an unreadable file stops the run with its reason before workers start.
   if (cfg.appLayer) {
@@ -129,6 +135,22 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
           `${list.file}: ${list.rejectedCount} lines are not an IP, CIDR, domain, URL, JA3/JA4 or hash (first at line ${list.rejected[0]!.line}: "${list.rejected[0]!.text}")`,
         );
       if (list.entries === 0) warn(`${list.file}: no indicators loaded`);
+    }
+  }
+  // Load the models here once too: a corrupt or foreign model stops the run with its reason.
+  let models: { classifier: string | null; anomaly: string | null } = { classifier: null, anomaly: null };
+  if (cfg.appLayer && cfg.ml.enabled) {
+    try {
+      const setup = loadModelSetup(cfg.ml);
+      for (const w of setup?.warnings ?? []) warn(w);
+      if (setup !== null) {
+        new ModelStage(setup.options, () => undefined); // checks the features against the flow engine's
+        const name = (lm: typeof setup.options.classifier): string | null => (lm === null ? null : lm.file.type);
+        models = { classifier: name(setup.options.classifier), anomaly: name(setup.options.anomaly) };
+      }
+    } catch (e) {
+      if (e instanceof ModelError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
+      throw e;
     }
   }
   let rules: LoadedRules | undefined;
@@ -231,6 +253,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     workers,
     truncated_by_max_packets: result.truncatedByLimit,
     rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
+    ml: { ...models, flows_scored: c.ml['flows_scored'] ?? 0, alerts_limited: c.ml['alerts_limited'] ?? 0 },
   };
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(humanSummary(summary));

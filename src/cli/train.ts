@@ -33,6 +33,7 @@ Writes MODEL_DIR/model.json and MODEL_DIR/metrics.json. See docs/ml.md.
   --scaler KIND          standard (default), robust or none
   --balance KIND         none (default), weights (class weights 'balanced') or smote
   --select-k K           keep the K features with the highest mutual information with the label
+  --exclude-features L   never use these features (comma-separated names, repeatable), e.g. "Dst Port"
   --keep-constant        keep features that are constant in the training rows (dropped by default)
   --categorical KIND     onehot (default) or ordinal encoding of text columns (proto, service, ...)
   --cv K                 also run stratified K-fold cross validation and report it
@@ -128,6 +129,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         scaler: { type: 'string' },
         balance: { type: 'string' },
         'select-k': { type: 'string' },
+        'exclude-features': { type: 'string', multiple: true },
         'keep-constant': { type: 'boolean' },
         categorical: { type: 'string' },
         cv: { type: 'string' },
@@ -173,6 +175,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     balance: choice('--balance', v.balance, ['none', 'weights', 'smote'] as const, 'none'),
     dropConstant: v['keep-constant'] !== true,
     selectK: number('--select-k', v['select-k'], 1, 1e6, true),
+    excludeFeatures: (v['exclude-features'] ?? [])
+      .flatMap((x) => x.split(','))
+      .map((x) => x.trim())
+      .filter((x) => x !== ''),
     categorical: choice('--categorical', v.categorical, ['onehot', 'ordinal'] as const, 'onehot'),
     cv: number('--cv', v.cv, 2, 100, true),
     maxRows: number('--max-rows', v['max-rows'], 1, Number.MAX_SAFE_INTEGER, true),

@@ -331,7 +331,8 @@ export function mutualInformation(ds: Dataset): Float64Array {
 export interface FeatureSelection {
   /** Kept columns, in data order. */
   columns: number[];
-  dropped: { constant: string[]; lowScore: string[] };
+  /** `excluded`: named by the caller (`--exclude-features`). */
+  dropped: { constant: string[]; lowScore: string[]; excluded?: string[] };
   /** Mutual information of each kept column (when top-k ran). */
   scores?: Record<string, number>;
 }
@@ -340,13 +341,21 @@ export interface FeatureSelection {
  * Choose feature columns on training rows: drop constant columns (when `dropConstant`), then keep
  * the `topK` with the highest mutual information with the class (ties by column order).
  */
-export function selectFeatures(ds: Dataset, opts: { dropConstant: boolean; topK?: number }): FeatureSelection {
+export function selectFeatures(
+  ds: Dataset,
+  opts: { dropConstant: boolean; topK?: number; exclude?: readonly string[] },
+): FeatureSelection {
   const constant = new Set(opts.dropConstant ? constantColumns(ds) : []);
+  const excluded = new Set((opts.exclude ?? []).map((f) => f.trim().toLowerCase()));
   let cols: number[] = [];
-  for (let j = 0; j < ds.d; j++) if (!constant.has(j)) cols.push(j);
+  const byUser: string[] = [];
+  for (let j = 0; j < ds.d; j++) {
+    if (excluded.has(ds.features[j]!.toLowerCase())) byUser.push(ds.features[j]!);
+    else if (!constant.has(j)) cols.push(j);
+  }
   const sel: FeatureSelection = {
     columns: cols,
-    dropped: { constant: [...constant].map((j) => ds.features[j]!), lowScore: [] },
+    dropped: { constant: [...constant].map((j) => ds.features[j]!), lowScore: [], excluded: byUser },
   };
   if (opts.topK !== undefined && opts.topK > 0 && opts.topK < cols.length) {
     const mi = mutualInformation(ds);

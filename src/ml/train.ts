@@ -110,6 +110,8 @@ export interface TrainConfig {
   dropConstant: boolean;
   /** Keep the k features with the highest mutual information with the class. */
   selectK?: number;
+  /** Features never to use (names as in the data, case-insensitive), e.g. ports a lab capture fixes. */
+  excludeFeatures?: string[];
   categorical?: CategoricalMode;
   /** Stratified k-fold cross validation (k >= 2) before the final fit. */
   cv?: number;
@@ -331,7 +333,7 @@ interface FitResult {
   trainSeconds: number;
   trainRows: number;
   smoteAdded: Record<string, number> | null;
-  dropped: { constant: string[]; lowScore: string[] };
+  dropped: { constant: string[]; lowScore: string[]; excluded?: string[] };
   miScores: Record<string, number> | null;
 }
 
@@ -355,7 +357,11 @@ async function fit(
   onTrain?: (f: number) => void,
 ): Promise<FitResult> {
   let train = takeRows(ds, trainRows);
-  const sel = selectFeatures(train, { dropConstant: cfg.dropConstant, topK: cfg.selectK });
+  const sel = selectFeatures(train, {
+    dropConstant: cfg.dropConstant,
+    topK: cfg.selectK,
+    exclude: cfg.excludeFeatures,
+  });
   if (sel.columns.length !== train.d) train = takeColumns(train, sel.columns);
   const benign = benignClass !== null ? ds.classes.indexOf(benignClass) : -1;
   if (!entry.supervised && benign >= 0) {
@@ -581,6 +587,7 @@ export async function train(cfg: TrainConfig): Promise<TrainResult> {
       dropped_constant: r.dropped.constant,
       select_k: cfg.selectK ?? null,
       dropped_low_mi: r.dropped.lowScore,
+      excluded_features: r.dropped.excluded ?? [],
       mutual_information: r.miScores,
     },
     hyperparameters: params,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, applySetting, applyYaml, defaultConfig, midstreamPolicy, parseSize } from './config.js';
+import { ConfigError, applyEnv, applySetting, applyYaml, defaultConfig, midstreamPolicy, parseSize } from './config.js';
 
 test('parseSize reads Suricata-style sizes', () => {
   assert.equal(parseSize('1mb'), 1048576);
@@ -51,4 +51,27 @@ test('midstream exception policy: stream.midstream-policy, else the master switc
   applySetting(ids, 'exception-policy', 'drop-flow');
   assert.equal(midstreamPolicy(ids), 'ignore');
   assert.throws(() => applySetting(ids, 'exception-policy', 'sometimes'), ConfigError);
+});
+
+test('ml keys and the original environment variables (CLASSIFICATION_*, ANOMALY_SCORE_THRESHOLD)', () => {
+  const cfg = defaultConfig();
+  assert.equal(cfg.ml.enabled, true);
+  assert.equal(cfg.ml.classifierModel, 'default');
+  assert.equal(cfg.ml.anomalyModel, 'none');
+  assert.equal(cfg.ml.anomalyThreshold, null);
+  applyEnv(cfg, {
+    CLASSIFICATION_ENABLED: 'false',
+    CLASSIFICATION_CONFIDENCE_THRESHOLD: '0.75',
+    ANOMALY_SCORE_THRESHOLD: '0.6',
+    ANOMALY_MODEL_PATH: '/models/if',
+  });
+  assert.equal(cfg.ml.enabled, false);
+  assert.equal(cfg.ml.confidenceThreshold, 0.75);
+  assert.equal(cfg.ml.anomalyThreshold, 0.6);
+  assert.equal(cfg.ml.anomalyModel, '/models/if');
+  assert.equal(applySetting(cfg, 'ml.anomaly.threshold', 'calibrated'), null);
+  assert.equal(cfg.ml.anomalyThreshold, null);
+  assert.throws(() => applySetting(cfg, 'ml.classifier.confidence-threshold', '0'), ConfigError);
+  assert.throws(() => applySetting(cfg, 'ml.anomaly.threshold', '1'), ConfigError);
+  assert.throws(() => applyEnv(cfg, { CLASSIFICATION_ENABLED: 'maybe' }), /CLASSIFICATION_ENABLED/);
 });

@@ -1,6 +1,7 @@
 import { applyBehaviorSetting, defaultBehaviorConfig } from '../detect/behavior/config.js';
 import type { BehaviorConfig } from '../detect/behavior/config.js';
 import { IpWhitelist, parseWhitelistList } from '../alerts/whitelist.js';
+import type { MlConfig } from '../detect/classify/setup.js';
 
 /**
  * Engine configuration: defaults, Suricata-style dotted keys (`--set KEY=VALUE`, `-c suricata.yaml`)
@@ -73,6 +74,8 @@ export interface EngineConfig {
   };
   /** Indicator lists (`[malware:|policy:]PATH`), matched on flows, DNS, TLS, HTTP and files. */
   indicators: { lists: string[] };
+  /** Model stage (src/detect/classify/stage.ts): classifier and anomaly detector on finished flows. */
+  ml: MlConfig;
 }
 
 /** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
@@ -122,6 +125,14 @@ export function defaultConfig(): EngineConfig {
     behavior: defaultBehaviorConfig(),
     alerts: { whitelist: [], dedupWindow: 300 },
     indicators: { lists: [] },
+    ml: {
+      enabled: true,
+      classifierModel: 'default',
+      confidenceThreshold: 0.9,
+      anomalyModel: 'none',
+      anomalyThreshold: null,
+      limitSeconds: 60,
+    },
   };
 }
 
@@ -130,6 +141,11 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   WHITELIST_IPS: 'alerts.whitelist',
   ALERT_DEDUP_WINDOW: 'alerts.dedup-window',
   VIGIL_INDICATOR_LISTS: 'indicators.lists',
+  CLASSIFICATION_ENABLED: 'ml.enabled',
+  CLASSIFICATION_MODEL_PATH: 'ml.classifier.model',
+  CLASSIFICATION_CONFIDENCE_THRESHOLD: 'ml.classifier.confidence-threshold',
+  ANOMALY_MODEL_PATH: 'ml.anomaly.model',
+  ANOMALY_SCORE_THRESHOLD: 'ml.anomaly.threshold',
 };
 
 /** Apply ENV_SETTINGS from `env`; returns warnings. Throws ConfigError on a bad value. */
@@ -229,6 +245,32 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     }
   }
   switch (key) {
+    case 'ml.enabled':
+      cfg.ml.enabled = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'ml.classifier.model':
+      cfg.ml.classifierModel = value.trim() || bad('expected a model directory, default or none');
+      return null;
+    case 'ml.anomaly.model':
+      cfg.ml.anomalyModel = value.trim() || bad('expected a model directory or none');
+      return null;
+    case 'ml.classifier.confidence-threshold': {
+      const n = Number(value.trim());
+      cfg.ml.confidenceThreshold = value.trim() !== '' && n > 0 && n <= 1 ? n : bad('expected a number in (0, 1]');
+      return null;
+    }
+    case 'ml.anomaly.threshold': {
+      const t = value.trim().toLowerCase();
+      if (t === 'calibrated' || t === 'auto') cfg.ml.anomalyThreshold = null;
+      else {
+        const n = Number(t);
+        cfg.ml.anomalyThreshold = t !== '' && n > 0 && n < 1 ? n : bad('expected a number in (0, 1) or calibrated');
+      }
+      return null;
+    }
+    case 'ml.limit-seconds':
+      cfg.ml.limitSeconds = parseSeconds(value) ?? bad('expected seconds');
+      return null;
     case 'alerts.whitelist': {
       const list = parseWhitelistList(value);
       try {

@@ -18,6 +18,8 @@ import type { AlertRecord } from '../detect/engine/detector.js';
 import { AlertGate } from '../alerts/gate.js';
 import { IndicatorMatcher } from '../detect/indicators/matcher.js';
 import { loadIndicatorList } from '../detect/indicators/lists.js';
+import { ModelStage } from '../detect/classify/stage.js';
+import { loadModelSetup } from '../detect/classify/setup.js';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { midstreamPolicy } from './config.js';
@@ -36,6 +38,8 @@ export interface EngineCounters {
   /** Application layer: flows per recognised protocol and messages (http_flows, http_transactions, dns_*). */
   appLayer: Record<string, number>;
   flow: Record<string, number>;
+  /** Model stage: flows scored, alerts folded by its limiter (empty when ML is off). */
+  ml: Record<string, number>;
   firstTsUs: number;
   lastTsUs: number;
 }
@@ -48,6 +52,8 @@ export class PacketEngine {
   private readonly detector: Detector | null = null;
   private readonly behavior: BehaviorEngine | null = null;
   private readonly indicators: IndicatorMatcher | null = null;
+  /** Classifier and anomaly detector on finished flows (null: ML off or no model). */
+  private readonly ml: ModelStage | null = null;
   /** Whitelist and taxonomy for every alert before the sink. */
   private readonly gate: AlertGate;
   /** 1-based capture number of the packet being processed (exact with one worker). */
@@ -139,6 +145,14 @@ export class PacketEngine {
       const lists = cfg.indicators.lists.map((spec) => loadIndicatorList(spec));
       this.indicators = new IndicatorMatcher(lists, this.flows.slotCapacity, onAlert);
     }
+    // The models score flow features; like every detector they are off with --no-detect.
+    if (cfg.appLayer && cfg.ml.enabled) {
+      const setup = loadModelSetup(cfg.ml);
+      if (setup !== null) {
+        const stage = new ModelStage(setup.options, onAlert);
+        if (stage.active) this.ml = stage;
+      }
+    }
     if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
       const loaded = rules ?? loadDetectRules(detectSpec(cfg));
       if (loaded.rules.length > 0) {
@@ -213,6 +227,8 @@ export class PacketEngine {
         bits ^= low;
       }
     }
+    // Flows that ended in this batch are scored now (bounded latency), in one call per model.
+    if (this.ml !== null) this.ml.flush();
     if (this.firstTsUs < 0) this.firstTsUs = pkts.tsUs[0]!;
     this.lastTsUs = pkts.tsUs[n - 1]!;
     this.packets += n;
@@ -248,6 +264,7 @@ export class PacketEngine {
     if (this.detector !== null) this.detector.release(rec.slot);
     if (this.behavior !== null) this.behavior.flowEnd(rec);
     if (this.indicators !== null) this.indicators.flowEnd(rec);
+    if (this.ml !== null) this.ml.flowEnd(rec);
     if (this.midstreamPass && rec.slot < this.flowInspect.length) this.flowInspect[rec.slot] = 0;
     this.sinkRef.flow(rec);
   }
@@ -256,6 +273,12 @@ export class PacketEngine {
   finish(): void {
     this.flows.flush();
     if (this.behavior !== null) this.behavior.finish();
+    if (this.ml !== null) this.ml.flush();
+  }
+
+  /** Wait for asynchronous model scoring (ONNX) still in flight; call after finish(). */
+  async settle(): Promise<void> {
+    if (this.ml !== null) await this.ml.settle();
   }
 
   counters(): EngineCounters {
@@ -279,6 +302,7 @@ export class PacketEngine {
           }
         : {},
       flow: this.flows.stats(),
+      ml: this.ml === null ? {} : { flows_scored: this.ml.scored, alerts_limited: this.ml.limited },
       firstTsUs: this.firstTsUs,
       lastTsUs: this.lastTsUs,
     };
@@ -320,6 +344,7 @@ export function mergeCounters(all: readonly EngineCounters[]): EngineCounters {
     streamEvents: {},
     appLayer: {},
     flow: {},
+    ml: {},
     firstTsUs: -1,
     lastTsUs: -1,
   };
@@ -329,6 +354,7 @@ export function mergeCounters(all: readonly EngineCounters[]): EngineCounters {
     for (let i = 0; i < 32; i++) out.layerCounts[i]! += c.layerCounts[i] ?? 0;
     for (const [k, v] of Object.entries(c.decoderEvents)) out.decoderEvents[k] = (out.decoderEvents[k] ?? 0) + v;
     for (const [k, v] of Object.entries(c.flow)) out.flow[k] = (out.flow[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(c.ml ?? {})) out.ml[k] = (out.ml[k] ?? 0) + v;
     for (const [k, v] of Object.entries(c.streamEvents)) out.streamEvents[k] = (out.streamEvents[k] ?? 0) + v;
     for (const [k, v] of Object.entries(c.appLayer)) out.appLayer[k] = (out.appLayer[k] ?? 0) + v;
     if (c.firstTsUs >= 0 && (out.firstTsUs < 0 || c.firstTsUs < out.firstTsUs)) out.firstTsUs = c.firstTsUs;

@@ -81,6 +81,7 @@ async function runInline(reader: CaptureReader, opts: RunOptions, limit: number)
     }
   }
   engine.finish();
+  await engine.settle();
   drain();
   return {
     counters: engine.counters(),

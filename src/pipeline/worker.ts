@@ -19,7 +19,7 @@ try {
   const sink = await loadSink(init.sink);
   const engine = new PacketEngine(init.cfg, sink, init.capacity, init.workerId, undefined, init.shards);
   const batches = init.slots.map((s) => new PacketBatch(init.capacity, Buffer.from(s.data), s.columns));
-  port.on('message', (msg: ToWorker) => {
+  port.on('message', async (msg: ToWorker) => {
     try {
       if (msg.kind === 'batch') {
         const b = batches[msg.slot]!;
@@ -29,6 +29,7 @@ try {
         port.postMessage(out);
       } else {
         engine.finish();
+        await engine.settle();
         const data = sink.drain();
         const out: FromWorker = { kind: 'finished', data, result: sink.finish(), counters: engine.counters() };
         port.postMessage(out);

@@ -157,6 +157,9 @@ test('loadCase reads test.yaml and finds the capture, rules and suricata.yaml', 
       'analyze',
       path.join(dir, 'input.pcap'),
       '--no-builtin-rules',
+      '--no-ml',
+      '--set',
+      'behavior.enabled=no',
       '--rules',
       path.join(dir, 'test.rules'),
       '-k',
@@ -177,7 +180,7 @@ test('loadCase reads test.yaml and finds the capture, rules and suricata.yaml', 
     assert.deepEqual(n.rules, []);
     assert.equal(n.config, null);
     assert.deepEqual(n.checks, []);
-    assert.deepEqual(analyzeArgv(n, '/o', {}).slice(3, 5), ['--set', 'a b=1']);
+    assert.deepEqual(analyzeArgv(n, '/o', {}).slice(6, 8), ['--set', 'a b=1']);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

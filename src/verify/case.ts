@@ -260,14 +260,15 @@ export function loadCase(ref: CaseRef): VerifyCase {
 }
 
 /**
- * The `vigil analyze` arguments for a case: capture, rule files (and no built-in rules), the case's args (with `TEST_DIR`,
+ * The `vigil analyze` arguments for a case: capture, rule files (no built-in rules, behaviour or models), the case's args (with `TEST_DIR`,
  * `OUTPUT_DIR` and the environment expanded), `-c suricata.yaml`, then the EVE file and one
  * worker (deterministic record order and one core per concurrently running case).
  */
 export function analyzeArgv(c: VerifyCase, outDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const vars = { ...env, TEST_DIR: c.dir, OUTPUT_DIR: outDir, TZ: 'UTC' };
-  // Only the case's rules: Vigil's built-in rules would add alerts the checks do not expect.
-  const argv = ['analyze', c.pcap, '--no-builtin-rules'];
+  // Only the case's rules: Vigil's built-in rules, behaviour detectors and models would add alerts
+  // the checks do not expect.
+  const argv = ['analyze', c.pcap, '--no-builtin-rules', '--no-ml', '--set', 'behavior.enabled=no'];
   for (const r of c.rules) argv.push('--rules', r);
   for (const a of c.args) argv.push(expandVars(a, vars));
   if (c.config !== null) argv.push('-c', c.config);

@@ -146,3 +146,45 @@ export function checkScaler(s: ScalerSpec | undefined, what: string): void {
   if (!isFiniteArray(s.center) || !isFiniteArray(s.scale))
     throw new ModelError(`${what}: scaler has non-finite numbers`);
 }
+
+/** A feature and its share of an explanation (shares sum to 1). */
+export interface TreeFeatureShare {
+  feature: string;
+  weight: number;
+}
+
+/**
+ * Which features decided a row: the splits on the row's path through every tree that `useTree`
+ * accepts (e.g. the trees that voted for the predicted class), counted per feature and normalised
+ * to shares, largest first. Cheap (one walk per tree) and model-agnostic for tree ensembles; it
+ * ranks features by how often they routed this row, not by an exact attribution (no SHAP).
+ */
+export function pathFeatureShares(
+  t: FlatTrees,
+  row: Float64Array,
+  names: readonly string[],
+  useTree: (tree: number, leaf: number) => boolean,
+): TreeFeatureShare[] {
+  const { feature, threshold, left, roots } = t;
+  const counts = new Float64Array(names.length);
+  const path: number[] = [];
+  let total = 0;
+  for (let k = 0; k < roots.length; k++) {
+    path.length = 0;
+    let node = roots[k]!;
+    let f = feature[node]!;
+    while (f >= 0) {
+      path.push(f);
+      node = row[f]! <= threshold[node]! ? left[node]! : left[node]! + 1;
+      f = feature[node]!;
+    }
+    if (!useTree(k, node)) continue;
+    for (const j of path) counts[j]! += 1;
+    total += path.length;
+  }
+  const out: TreeFeatureShare[] = [];
+  if (total === 0) return out;
+  for (let j = 0; j < names.length; j++)
+    if (counts[j]! > 0) out.push({ feature: names[j]!, weight: counts[j]! / total });
+  return out.sort((a, b) => b.weight - a.weight || (a.feature < b.feature ? -1 : 1));
+}

@@ -6,7 +6,8 @@
  */
 import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
 import { ModelError } from './model.js';
-import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock } from './flat-trees.js';
+import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock, pathFeatureShares } from './flat-trees.js';
+import type { TreeFeatureShare } from './flat-trees.js';
 
 export const gradientBoostingScorer: ScorerFactory = (file: ModelFile): ScoringModel => {
   const what = 'gradient_boosting model';
@@ -78,6 +79,20 @@ export const gradientBoostingScorer: ScorerFactory = (file: ModelFile): ScoringM
           for (let k = 0; k < K; k++) out[o + k]! /= z;
         }
       }
+    },
+    /** Features on the row's paths through the trees that pushed it towards its most likely class. */
+    explain(row: Float64Array): TreeFeatureShare[] {
+      const one = new Float64Array(C);
+      const x = new Float64Array(d);
+      this.predictProba!(row, 1, one);
+      let best = 0;
+      for (let c = 1; c < C; c++) if (one[c]! > one[best]!) best = c;
+      prepareBlock(row, 0, 1, d, scaler, x);
+      return pathFeatureShares(t, x, file.features, (k, leaf) => {
+        const v = threshold[leaf]!;
+        if (K === 1) return best === 1 ? v > 0 : v < 0;
+        return k % K === best && v > 0;
+      });
     },
   };
 };

@@ -57,6 +57,11 @@ export interface ScoringModel {
   predictProba?(x: Float64Array, n: number, out: Float64Array): void;
   /** Isolation forest: anomaly score in [0, 1] per row into `out` (n). */
   score?(x: Float64Array, n: number, out: Float64Array): void;
+  /**
+   * The features that decided one raw row (model feature order), largest weight first: for
+   * classifiers, towards the predicted class; for the anomaly model, what isolated the row.
+   */
+  explain?(row: Float64Array): { feature: string; weight: number }[];
   /** Models whose runtime is asynchronous (ONNX Runtime): like predictProba, resolved later. */
   predictProbaAsync?(x: Float64Array, n: number): Promise<Float64Array>;
 }

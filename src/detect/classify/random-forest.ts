@@ -6,7 +6,8 @@
  */
 import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
 import { ModelError } from './model.js';
-import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock } from './flat-trees.js';
+import { BLOCK_ROWS, checkScaler, flattenTrees, pathFeatureShares, prepareBlock } from './flat-trees.js';
+import type { TreeFeatureShare } from './flat-trees.js';
 
 export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel => {
   const what = 'random_forest model';
@@ -68,6 +69,22 @@ export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel
         }
       }
       for (let i = 0; i < n * C; i++) out[i]! *= inv;
+    },
+    /** Features on the row's paths through the trees that voted for its most likely class. */
+    explain(row: Float64Array): TreeFeatureShare[] {
+      const one = new Float64Array(C);
+      const x = new Float64Array(d);
+      this.predictProba!(row, 1, one);
+      let best = 0;
+      for (let c = 1; c < C; c++) if (one[c]! > one[best]!) best = c;
+      prepareBlock(row, 0, 1, d, scaler, x);
+      return pathFeatureShares(t, x, file.features, (_k, leaf) => {
+        const vo = left[leaf]!;
+        if (vo < 0) return -vo - 1 === best;
+        let arg = 0;
+        for (let c = 1; c < C; c++) if (value[vo + c]! > value[vo + arg]!) arg = c;
+        return arg === best;
+      });
     },
   };
 };

@@ -137,3 +137,27 @@ test('class names map onto Vigil types', () => {
   assert.equal(typeForClass('Probe'), 'port_scan');
   assert.equal(typeForClass('R2L'), 'anomaly');
 });
+
+test('limiter: one alert per class and source or destination within limitSeconds, then again', () => {
+  const alerts: AlertRecord[] = [];
+  const st = new ModelStage(
+    { classifier, anomaly: null, confidenceThreshold: 0.8, anomalyThreshold: null, limitSeconds: 60 },
+    (a) => alerts.push(a),
+  );
+  const at = (id: number, src: string, dst: string, tSec: number): FlowRecord => {
+    const f = flow(id, 0.95, 1);
+    return { ...f, srcIp: src, dstIp: dst, endUs: tSec * 1e6 } as FlowRecord;
+  };
+  st.flowEnd(at(1, '10.0.0.1', '10.0.0.2', 0)); // alerts
+  st.flowEnd(at(2, '10.0.0.9', '10.0.0.2', 10)); // same victim (spoofed flood): folded
+  st.flowEnd(at(3, '10.0.0.1', '10.0.0.7', 20)); // same attacker (sweep): folded
+  st.flowEnd(at(4, '10.0.0.8', '10.0.0.6', 30)); // new pair: alerts
+  st.flowEnd(at(5, '10.0.0.1', '10.0.0.2', 61)); // window over: alerts again
+  st.flush();
+  assert.deepEqual(
+    alerts.map((a) => a.flowId),
+    [1, 4, 5],
+  );
+  assert.equal(st.limited, 2);
+  assert.equal(st.scored, 5);
+});

@@ -29,7 +29,15 @@ export interface ModelStageOptions {
   confidenceThreshold: number;
   /** Anomaly score threshold; null = the model's calibrated threshold (training.threshold), else 0.5. */
   anomalyThreshold: number | null;
+  /**
+   * Seconds during which a further alert of one class (or of the anomaly detector) is folded when
+   * it shares the source or the destination with one already raised; 0 = every flow alerts.
+   */
+  limitSeconds?: number;
 }
+
+/** Keys remembered by the alert limiter before old ones are swept. */
+const LIMIT_KEYS_MAX = 65536;
 
 /** Vigil type for a class name when the model does not say (CIC-IDS2017, NSL-KDD, UNSW-NB15 names). */
 export function typeForClass(name: string): string {
@@ -87,7 +95,12 @@ export class ModelStage {
   private readonly benign: number;
   /** Asynchronous scorers (ONNX) in flight. */
   private inflight: Promise<void>[] = [];
+  /** Alert limiter: `class|s|ip` and `class|d|ip` -> time (µs) of the last alert raised. */
+  private readonly lastAlert = new Map<string, number>();
+  private readonly limitUs: number;
   scored = 0;
+  /** Model alerts folded by the limiter. */
+  limited = 0;
 
   constructor(
     private readonly opts: ModelStageOptions,
@@ -109,6 +122,7 @@ export class ModelStage {
     } else this.benign = -1;
     const cal = (opts.anomaly?.file.training?.['threshold'] as number | undefined) ?? null;
     this.anomalyThreshold = opts.anomalyThreshold ?? (typeof cal === 'number' ? cal : 0.5);
+    this.limitUs = (opts.limitSeconds ?? 0) * 1e6;
   }
 
   get active(): boolean {
@@ -156,10 +170,10 @@ export class ModelStage {
     const k = c.lm.file.classes.length;
     if (c.lm.model.predictProba !== undefined) {
       c.lm.model.predictProba(c.rows, n, c.out);
-      this.classify(batch, c.out, k);
+      this.classify(batch, c.out, k, c.rows);
     } else if (c.lm.model.predictProbaAsync !== undefined) {
       const rows = c.rows.slice(0, n * c.d);
-      this.inflight.push(c.lm.model.predictProbaAsync(rows, n).then((p) => this.classify(batch, p, k)));
+      this.inflight.push(c.lm.model.predictProbaAsync(rows, n).then((p) => this.classify(batch, p, k, rows)));
     }
   }
 
@@ -171,7 +185,7 @@ export class ModelStage {
     await Promise.all(all);
   }
 
-  private classify(batch: Pending[], probs: Float64Array, k: number): void {
+  private classify(batch: Pending[], probs: Float64Array, k: number, rows: Float64Array | null): void {
     for (let r = 0; r < batch.length; r++) {
       let best = 0;
       for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
@@ -180,11 +194,19 @@ export class ModelStage {
       const cls = this.cls!.lm.file.classes[best]!;
       const type = this.classTypes[best]!;
       const pd = batch[r]!;
-      this.emit(pd, 'classifier', CLASSIFIER_SID + best, `VIGIL ML classifier: ${cls}`, type, {
+      const ev: Record<string, string[]> = {
         predicted_class: [cls],
         confidence: [p.toFixed(4)],
         model_type: [this.cls!.lm.file.type],
-      });
+      };
+      const model = this.cls!.lm.model;
+      // Explained only when the alert is raised (not limited): one extra walk per alert, none per flow.
+      if (model.explain !== undefined && !this.wouldLimit(`classifier:${type}`, pd)) {
+        const d = this.cls!.d;
+        const row = rows === null ? null : rows.subarray(r * d, (r + 1) * d);
+        if (row !== null) topFeatures(ev, model.explain(row));
+      }
+      this.emit(pd, 'classifier', CLASSIFIER_SID + best, `VIGIL ML classifier: ${cls}`, type, ev);
     }
   }
 
@@ -193,13 +215,41 @@ export class ModelStage {
       score: [score.toFixed(4)],
       threshold: [this.anomalyThreshold.toFixed(4)],
     };
-    const explain = (this.ano!.lm.model as { explain?(row: Float64Array): { feature: string; weight: number }[] })
-      .explain;
-    if (explain !== undefined) {
-      const top = explain.call(this.ano!.lm.model, row).slice(0, 5);
-      if (top.length > 0) ev['top_features'] = top.map((t) => `${t.feature}:${t.weight.toFixed(3)}`);
-    }
+    const model = this.ano!.lm.model;
+    if (model.explain !== undefined && !this.wouldLimit('anomaly:anomaly', pd)) topFeatures(ev, model.explain(row));
     this.emit(pd, 'anomaly', ANOMALY_SID, 'VIGIL ML anomalous flow (Isolation Forest)', 'anomaly', ev);
+  }
+
+  /** Whether isLimited would fold this alert (without counting it). */
+  private wouldLimit(cls: string, pd: Pending): boolean {
+    if (this.limitUs <= 0) return false;
+    const s = this.lastAlert.get(`${cls}|s|${pd.srcIp}`);
+    const d = this.lastAlert.get(`${cls}|d|${pd.dstIp}`);
+    return (s !== undefined && pd.tsUs - s < this.limitUs) || (d !== undefined && pd.tsUs - d < this.limitUs);
+  }
+
+  /**
+   * Suricata's `type limit` tracked by source and by destination at once: a flood from spoofed
+   * sources (one victim) and a sweep (one attacker) each alert once per window.
+   */
+  private isLimited(cls: string, pd: Pending): boolean {
+    const m = this.lastAlert;
+    const ks = `${cls}|s|${pd.srcIp}`;
+    const kd = `${cls}|d|${pd.dstIp}`;
+    const ts = pd.tsUs;
+    const s = m.get(ks);
+    const d = m.get(kd);
+    if ((s !== undefined && ts - s < this.limitUs) || (d !== undefined && ts - d < this.limitUs)) {
+      this.limited++;
+      return true;
+    }
+    if (m.size >= LIMIT_KEYS_MAX) {
+      for (const [k, t] of m) if (ts - t >= this.limitUs) m.delete(k);
+      if (m.size >= LIMIT_KEYS_MAX) m.clear();
+    }
+    m.set(ks, ts);
+    m.set(kd, ts);
+    return false;
   }
 
   private emit(
@@ -210,6 +260,7 @@ export class ModelStage {
     type: string,
     evidence: Record<string, string[]>,
   ): void {
+    if (this.limitUs > 0 && this.isLimited(`${detector}:${type}`, pd)) return;
     this.onAlert(
       behaviorAlertRecord(
         {
@@ -233,4 +284,10 @@ export class ModelStage {
       ),
     );
   }
+}
+
+/** The five features with the largest weight, as `name:weight` evidence. */
+function topFeatures(ev: Record<string, string[]>, ranked: { feature: string; weight: number }[]): void {
+  const top = ranked.slice(0, 5);
+  if (top.length > 0) ev['top_features'] = top.map((t) => `${t.feature}:${t.weight.toFixed(3)}`);
 }
