@@ -155,7 +155,7 @@ test('vigil verify --json, --verbose and --keep', async () => {
     assert.equal(v.code, 0);
     assert.match(
       v.stdout,
-      /^PASS zero-alerts\n {4}command: \S+ \S+ analyze \S+input\.pcap --no-builtin-rules -k none --sensor-name \S+zero-alerts --eve /,
+      /^PASS zero-alerts\n {4}command: \S+ \S+ analyze \S+input\.pcap --no-builtin-rules --no-ml --set behavior\.enabled=no -k none --sensor-name \S+zero-alerts --eve /,
     );
     assert.match(v.stdout, /#1 \[ok\] alert filter \{"event_type":"alert"\} expected count 0, got 0\n/);
     assert.match(v.stdout, /#3 \[not evaluated\] stats check\n/);

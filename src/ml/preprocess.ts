@@ -355,8 +355,9 @@ export function selectFeatures(
   }
   const sel: FeatureSelection = {
     columns: cols,
-    dropped: { constant: [...constant].map((j) => ds.features[j]!), lowScore: [], excluded: byUser },
+    dropped: { constant: [...constant].map((j) => ds.features[j]!), lowScore: [] },
   };
+  if (byUser.length > 0) sel.dropped.excluded = byUser;
   if (opts.topK !== undefined && opts.topK > 0 && opts.topK < cols.length) {
     const mi = mutualInformation(ds);
     const ranked = cols.slice().sort((a, b) => mi[b]! - mi[a]! || a - b);

@@ -218,8 +218,9 @@ export function alertEvent(a: AlertRecord, host: string, opts: AlertEveOptions =
   if (a.target !== null) {
     const src = { ip: a.srcIp, port: a.srcPort };
     const dst = { ip: a.dstIp, port: a.dstPort };
-    alert['source'] = a.target === 'src_ip' ? src : dst;
-    alert['target'] = a.target === 'src_ip' ? dst : src;
+    // As Suricata's AlertJsonSourceTarget: `target:dest_ip` -> source = src_ip, target = dest_ip.
+    alert['source'] = a.target === 'src_ip' ? dst : src;
+    alert['target'] = a.target === 'src_ip' ? src : dst;
   }
   ev['alert'] = alert;
   if (a.flowvars !== undefined || a.pktvars !== undefined) {

@@ -75,3 +75,13 @@ test('ml keys and the original environment variables (CLASSIFICATION_*, ANOMALY_
   assert.throws(() => applySetting(cfg, 'ml.anomaly.threshold', '1'), ConfigError);
   assert.throws(() => applyEnv(cfg, { CLASSIFICATION_ENABLED: 'maybe' }), /CLASSIFICATION_ENABLED/);
 });
+
+test("-c reads Vigil's behavior and ml sections too", () => {
+  const cfg = defaultConfig();
+  assert.deepEqual(
+    applyYaml(cfg, { behavior: { enabled: false }, ml: { classifier: { 'confidence-threshold': 0.95 } } }),
+    [],
+  );
+  assert.equal(cfg.behavior.enabled, false);
+  assert.equal(cfg.ml.confidenceThreshold, 0.95);
+});

@@ -421,6 +421,9 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     'default-reputation-path',
     'reputation-files',
     'app-layer.protocols.http.libhtp.default-config',
+    // Vigil's own sections, so one file can hold a sensor's whole configuration.
+    'behavior',
+    'ml',
   ];
   const walk = (prefix: string, v: unknown): void => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {

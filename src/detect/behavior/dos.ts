@@ -1,5 +1,5 @@
 /**
- * Denial-of-service detector. User documentation: docs/behavior-scan-dos.md.
+ * Denial-of-service detector. User documentation: docs/behavior.md.
  *
  * - SYN flood: SYNs per second to one service (destination, port) over a sliding window, with the
  *   share that never completed a handshake (half-open ratio). Spoofed sources change nothing: the
@@ -28,7 +28,7 @@ import type { BehaviorContext, BehaviorDetector } from './types.js';
 
 export const DOS_NAME = 'dos';
 
-/** Defaults; each is discussed in docs/behavior-scan-dos.md. */
+/** Defaults; each is discussed in docs/behavior.md. */
 export const DOS_DEFAULTS: Readonly<Record<string, number>> = Object.freeze({
   /** Rate window for packet floods, seconds (FastNetMon's average_calculation_time: 5 s). */
   window_s: 5,

@@ -1,7 +1,7 @@
 /**
  * Port-scan detector: vertical scans (one source, many ports of one destination), horizontal
  * sweeps (one source, one port, many destinations), slow scans over a long window, and service /
- * version probing (nmap -sV style). User documentation: docs/behavior-scan-dos.md.
+ * version probing (nmap -sV style). User documentation: docs/behavior.md.
  *
  * Every flow a source starts is classified once by its outcome:
  * - FAIL: refused (TCP RST from the target), ICMP unreachable quoting the probe, or unanswered
@@ -36,7 +36,7 @@ import type { BehaviorContext, BehaviorDetector } from './types.js';
 
 export const PORTSCAN_NAME = 'portscan';
 
-/** Defaults; each is discussed in docs/behavior-scan-dos.md. */
+/** Defaults; each is discussed in docs/behavior.md. */
 export const PORTSCAN_DEFAULTS: Readonly<Record<string, number>> = Object.freeze({
   /** Detection window for vertical scans, seconds (Snort sfportscan "low": 60 s). */
   window_s: 60,

@@ -95,6 +95,9 @@ test('classifier alerts: malicious class above the confidence threshold, typed b
   assert.ok(alerts[0]!.metadata.includes('detector classifier'));
   assert.ok(alerts[0]!.metadata.includes('predicted_class DoS Hulk'));
   assert.ok(alerts[0]!.metadata.includes('confidence 0.9500'));
+  // No explain() on this model: occlusion (each feature set to 0, the drop in P(DoS Hulk)).
+  assert.ok(alerts[0]!.metadata.includes(`top_features ${F0}:0.950`), alerts[0]!.metadata.join('|'));
+  assert.ok(alerts[0]!.metadata.includes(`top_features ${F1}:0.925`));
 });
 
 test('anomaly alerts use the calibrated threshold unless one is configured, with explanations', () => {

@@ -200,11 +200,11 @@ export class ModelStage {
         model_type: [this.cls!.lm.file.type],
       };
       const model = this.cls!.lm.model;
-      // Explained only when the alert is raised (not limited): one extra walk per alert, none per flow.
-      if (model.explain !== undefined && !this.wouldLimit(`classifier:${type}`, pd)) {
+      // Explained only when the alert is raised (not limited): extra work per alert, none per flow.
+      if (rows !== null && model.predictProba !== undefined && !this.wouldLimit(`classifier:${type}`, pd)) {
         const d = this.cls!.d;
-        const row = rows === null ? null : rows.subarray(r * d, (r + 1) * d);
-        if (row !== null) topFeatures(ev, model.explain(row));
+        const row = rows.subarray(r * d, (r + 1) * d);
+        topFeatures(ev, model.explain !== undefined ? model.explain(row) : occlusion(this.cls!.lm, row, best));
       }
       this.emit(pd, 'classifier', CLASSIFIER_SID + best, `VIGIL ML classifier: ${cls}`, type, ev);
     }
@@ -290,4 +290,27 @@ export class ModelStage {
 function topFeatures(ev: Record<string, string[]>, ranked: { feature: string; weight: number }[]): void {
   const top = ranked.slice(0, 5);
   if (top.length > 0) ev['top_features'] = top.map((t) => `${t.feature}:${t.weight.toFixed(3)}`);
+}
+
+/**
+ * Model-agnostic explanation for classifiers without their own (MLP, CNN): each feature in turn
+ * is set to its training mean (the scaler's centre, else 0) and the drop in the predicted class's
+ * probability is its weight (occlusion). One batch of d rows per raised alert.
+ */
+function occlusion(lm: LoadedModel, row: Float64Array, cls: number): { feature: string; weight: number }[] {
+  const d = row.length;
+  const k = lm.file.classes.length;
+  const x = new Float64Array((d + 1) * d);
+  for (let i = 0; i <= d; i++) x.set(row, i * d);
+  const center = lm.file.scaler?.center;
+  for (let j = 0; j < d; j++) x[(j + 1) * d + j] = center?.[j] ?? 0;
+  const out = new Float64Array((d + 1) * k);
+  lm.model.predictProba!(x, d + 1, out);
+  const base = out[cls]!;
+  const res: { feature: string; weight: number }[] = [];
+  for (let j = 0; j < d; j++) {
+    const drop = base - out[(j + 1) * k + cls]!;
+    if (drop > 0) res.push({ feature: lm.file.features[j]!, weight: drop });
+  }
+  return res.sort((a, b) => b.weight - a.weight);
 }
