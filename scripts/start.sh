@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone: install system packages, install npm dependencies, build, run Vigil.
+#   bash scripts/start.sh                      # vigil serve (API on :3002, SQLite in ./data)
 #   bash scripts/start.sh analyze capture.pcap --json
-# Arguments are passed to `vigil`. (`vigil serve`, the default once issue 7 lands, is not built yet.)
+# Arguments are passed to `vigil`; without arguments it runs `vigil serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,5 +10,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 npm run build --silent
-if [ $# -eq 0 ]; then set -- --help; fi
+if [ $# -eq 0 ]; then set -- serve; fi
 exec node dist/src/cli/main.js "$@"

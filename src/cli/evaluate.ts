@@ -3,6 +3,8 @@
  * scorer and print accuracy, per-class precision/recall/F1, macro and weighted F1, ROC-AUC and the
  * confusion matrix (src/ml/metrics.ts, docs/ml.md).
  */
+import { DriftMonitor, driftScores, readDriftReference } from '../ml/drift.js';
+import type { DriftReport } from '../ml/drift.js';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadScoringModel } from '../detect/classify/load.js';
@@ -89,6 +91,16 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     bar?.stop();
     const benign = supervised ? file.benignClass : loaded.benignClass;
     const m = v['by-type'] === true ? metricsByType(file, ds, p, benign) : metricsFor(file, ds, p, benign);
+    // Drift of this data against the training data (models trained before drift references: null).
+    const ref = readDriftReference(file.training?.['drift_reference'], file.features);
+    let drift: DriftReport | null = null;
+    if (ref !== null) {
+      const mon = new DriftMonitor(ref, file.features);
+      const b = file.benignClass === null ? -1 : file.classes.indexOf(file.benignClass);
+      const scores = driftScores(p.proba, p.score, ds.n, file.classes.length, b);
+      for (let r = 0; r < ds.n; r++) mon.add(ds.x, r * ds.d, scores[r]!);
+      drift = mon.report();
+    }
     if (v.json) {
       process.stdout.write(
         JSON.stringify({
@@ -96,10 +108,18 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
           model: { dir, type: file.type, features: file.features.length, classes: file.classes },
           data: { source: v.data, format: loaded.stats.format, rows: ds.n, skipped_rows: loaded.stats.skippedRows },
           score_rows_per_s: p.seconds > 0 ? Math.round(ds.n / p.seconds) : null,
+          drift,
         }) + '\n',
       );
     } else {
       process.stdout.write(`${file.type} model ${dir} on ${v.data}: ${ds.n} rows\n\n${formatMetrics(m)}`);
+      if (drift !== null)
+        process.stdout.write(
+          `\ndrift against the training data: ${drift.status} (score PSI ${drift.score_psi}; features: ${drift.features
+            .slice(0, 5)
+            .map((f) => `${f.feature} ${f.psi}`)
+            .join(', ')})\n`,
+        );
     }
     return 0;
   } catch (e) {

@@ -9,6 +9,7 @@
  * retrained on all rows), so its metrics describe it. `--test-size 0` trains on every row and
  * measures nothing; `--test-data FILE` trains on every row of --data and measures on FILE.
  */
+import { driftReference, driftScores, sampleRows } from './drift.js';
 import fs from 'node:fs';
 import { scoringModelFromFile } from '../detect/classify/load.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, checkModelFile } from '../detect/classify/model.js';
@@ -379,6 +380,8 @@ async function fit(
         `a ${entry.type} model needs at least two classes in the training rows`,
       );
   }
+  // Raw rows for the drift reference (scaling below works in place).
+  const driftSample = sampleRows(train.x, train.n, train.d);
   // The anomaly threshold is calibrated on raw rows (the scorer scales them itself).
   const raw = entry.supervised ? null : train;
   let scaler: ScalerSpec | undefined;
@@ -438,6 +441,19 @@ async function fit(
     };
     file = checkModelFile(JSON.parse(JSON.stringify(file)));
     model = scoringModelFromFile(file);
+  }
+  {
+    // Reference distributions of the features and of the score, for drift figures later.
+    const p = await predictRows(model, file, driftSample.x, driftSample.n);
+    const k = file.classes.length;
+    const b = file.benignClass === null ? -1 : file.classes.indexOf(file.benignClass);
+    const scores = driftScores(p.proba, p.score, driftSample.n, k, b);
+    const kind = entry.supervised ? 'attack_probability' : 'anomaly_score';
+    file.training = {
+      ...file.training,
+      drift_reference: driftReference(driftSample.x, driftSample.n, file.features, scores, kind),
+    };
+    file = checkModelFile(JSON.parse(JSON.stringify(file)));
   }
   return {
     file,
