@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { after, before, test } from 'node:test';
 
 export class PostgresUnavailable extends Error {}
 
@@ -199,4 +200,28 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
       }
     },
   };
+}
+
+/**
+ * Run `body` (which registers tests) against one PostgreSQL server started for the file and
+ * stopped after it. Without PostgreSQL binaries a single skipped test named `name` says why —
+ * except under CI, which installs them, where the suite runs and fails loudly.
+ */
+export function withPostgres(name: string, body: (server: () => PostgresServer) => void): void {
+  const avail = postgresAvailability();
+  if (!avail.ok && process.env['CI'] === undefined) {
+    test(name, { skip: avail.reason }, () => undefined);
+    return;
+  }
+  let server: PostgresServer | null = null;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  body(() => {
+    if (server === null) throw new Error('PostgreSQL server not started');
+    return server;
+  });
 }
