@@ -304,7 +304,10 @@ function runSklearn(dir: string, models: string[], threads: number): Map<string,
     {
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+      // Passive OpenMP waits: libgomp's default spin-wait at every barrier turns
+      // HistGradientBoosting's many short parallel regions into minutes on a shared, oversubscribed
+      // machine (observed: NSL-KDD over 6 CPU-minutes, still running, at load 5 on 2 cores).
+      env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, OMP_NUM_THREADS: String(threads) },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

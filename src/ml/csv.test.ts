@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import {
 import { MlError } from './errors.js';
 
 const dir = tempDir('vigil-csv-');
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, text: string): string => {
   const p = path.join(dir, name);
   fs.writeFileSync(p, text);

@@ -88,8 +88,13 @@ test('raw, badly scaled data: the trainer standardizes, returns its scaler, and 
 
 function loadFromJson(f: ModelFile): ReturnType<typeof loadScoringModel>['model'] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-lr-'));
-  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(f));
-  return loadScoringModel(dir).model;
+  try {
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(f));
+    // The whole model is read at load; the directory is not needed afterwards.
+    return loadScoringModel(dir).model;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('same data and seed give the same model; a saved model reloads with identical predictions', async () => {

@@ -97,8 +97,13 @@ function accuracy(f: ModelFile, ds: Dataset): number {
 
 function loadScoringModelFromFile(f: ModelFile): ReturnType<typeof loadScoringModel>['model'] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-mlp-'));
-  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(f));
-  return loadScoringModel(dir).model;
+  try {
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(f));
+    // The whole model is read at load; the directory is not needed afterwards.
+    return loadScoringModel(dir).model;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('learns a non-linear boundary (rings) from raw, unevenly scaled features', async () => {

@@ -62,10 +62,11 @@ test('labelFlows: longest overlap wins, ties go to the earlier event; c2 -> malw
   assert.deepEqual(out, ['dos', 'malware', 'dos', 'benign', 'xss']);
 });
 
-test('truth file and capture discovery', () => {
+test('truth file and capture discovery', (t) => {
   assert.equal(truthFileOf('/a/b/x.pcap'), '/a/b/x.truth.json');
   assert.equal(truthFileOf('y.pcapng'), 'y.truth.json');
   const d = tempDir('vigil-pcaps-');
+  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
   fs.writeFileSync(path.join(d, 'a.pcap'), '');
   fs.writeFileSync(path.join(d, 'b.pcap'), '');
   fs.writeFileSync(path.join(d, 'b.truth.json'), '{"events":[]}');
@@ -73,8 +74,9 @@ test('truth file and capture discovery', () => {
   assert.throws(() => captureFiles(path.join(d, 'none')), MlError);
 });
 
-test('a missing or invalid truth file is a clear error', async () => {
+test('a missing or invalid truth file is a clear error', async (t) => {
   const d = tempDir('vigil-pcaps-');
+  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
   const p = path.join(d, 'x.pcap');
   fs.writeFileSync(p, '');
   await assert.rejects(loadPcapDataset(p), /cannot read truth file .*x\.truth\.json/);

@@ -13,6 +13,17 @@ import { HISTORY_FILE, ModelStore, resolveModelDir, writeFileAtomic, writeModelD
 const restore = registerTestModels('svm', true);
 after(restore);
 
+/** Temporary store directories, removed when the file's tests are done. */
+const dirs: string[] = [];
+const storeDir = (): string => {
+  const d = tempDir('vigil-store-');
+  dirs.push(d);
+  return d;
+};
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 const F = [FEATURE_NAMES[0]!, FEATURE_NAMES[1]!];
 const model = (c: number): ModelFile => ({
   format: MODEL_FORMAT,
@@ -43,7 +54,7 @@ const refused = (fn: () => unknown, re: RegExp): void =>
   assert.throws(fn, (e: unknown) => e instanceof MlError && e.code === 'VIGIL_ML_MODEL_REFUSED' && re.test(e.message));
 
 test('save versions, activate, roll back; history records it all', () => {
-  const store = new ModelStore(tempDir('vigil-store-'));
+  const store = new ModelStore(storeDir());
   const r1 = store.save(model(1), { macro_f1: 0.5 }, { data: 'a.csv', metrics: { macro_f1: 0.5 } });
   const r2 = store.save(model(2), { macro_f1: 0.7 });
   assert.deepEqual([r1.version, r2.version], ['v1', 'v2']);
@@ -74,7 +85,7 @@ test('save versions, activate, roll back; history records it all', () => {
 });
 
 test('a corrupt or incompatible model is refused and the active model stays', () => {
-  const store = new ModelStore(tempDir('vigil-store-'));
+  const store = new ModelStore(storeDir());
   store.activate(store.save(model(1), {}).version);
   const bad = [
     (f: string) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').slice(0, 30)), // truncated
@@ -106,7 +117,7 @@ test('a corrupt or incompatible model is refused and the active model stays', ()
 });
 
 test('corrupt history.json is a clear error; a stale lock is taken over', () => {
-  const dir = tempDir('vigil-store-');
+  const dir = storeDir();
   const store = new ModelStore(dir);
   store.save(model(1), {});
   fs.writeFileSync(path.join(dir, HISTORY_FILE), '{"format":');
@@ -114,7 +125,7 @@ test('corrupt history.json is a clear error; a stale lock is taken over', () => 
     () => store.history(),
     (e: unknown) => e instanceof MlError && e.code === 'VIGIL_ML_STORE_INVALID' && /corrupt/.test(e.message),
   );
-  const dir2 = tempDir('vigil-store-');
+  const dir2 = storeDir();
   const s2 = new ModelStore(dir2);
   const lock = path.join(dir2, 'history.lock');
   fs.writeFileSync(lock, '');
@@ -125,7 +136,7 @@ test('corrupt history.json is a clear error; a stale lock is taken over', () => 
 });
 
 test('writeFileAtomic replaces the whole file; writeModelDir writes model.json and metrics.json', () => {
-  const dir = tempDir('vigil-store-');
+  const dir = storeDir();
   const f = path.join(dir, 'x.json');
   writeFileAtomic(f, 'one');
   writeFileAtomic(f, 'two');

@@ -17,6 +17,7 @@ const restore = registerTestModels('svm', true);
 after(restore);
 
 const dir = tempDir('vigil-train-');
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /**
  * Three Gaussian blobs (BENIGN around 0, DoS around 10, PortScan around -10) in two features, plus a

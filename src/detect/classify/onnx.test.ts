@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,9 +52,20 @@ function sidecar(params: Record<string, unknown>, over: Partial<ModelFile> = {})
   };
 }
 
+/** Temporary model directories, removed when the file's tests are done. */
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+const tempModelDir = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-onnx-'));
+  dirs.push(d);
+  return d;
+};
+
 /** A model directory with model.onnx (and model.json when a sidecar is given). */
 function modelDir(onnx: Uint8Array, file?: ModelFile): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-onnx-'));
+  const dir = tempModelDir();
   fs.writeFileSync(path.join(dir, 'model.onnx'), onnx);
   if (file !== undefined) fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(file));
   return dir;
@@ -131,7 +142,7 @@ test('two classes from one column: a probability, or a logit through the sigmoid
 
 test('loadScoringModel: the model embedded in model.json (base64) loads and reloads identically', async () => {
   const file = sidecar({ data: Buffer.from(logisticOnnx(W, B, D)).toString('base64') });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-onnx-'));
+  const dir = tempModelDir();
   fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(file));
   const a = loadScoringModel(dir).model;
   const b = loadScoringModel(dir).model;
