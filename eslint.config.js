@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const PIPELINE = ['util', 'capture', 'decode', 'flow', 'stream', 'applayer', 'detect', 'alerts'];
-const OUTER = ['pipeline', 'output', 'store', 'ml', 'api', 'realtime', 'cli', 'web'];
+const OUTER = ['pipeline', 'output', 'store', 'ml', 'api', 'server', 'realtime', 'cli', 'web'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'coverage/**'] },

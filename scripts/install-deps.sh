@@ -2,6 +2,7 @@
 # Installs the Debian packages Vigil's build and tests need (idempotent; root or sudo).
 #   libpcap-dev            live capture binding (issue 7)
 #   tcpdump, tshark        reference tools the golden tests compare against
+#                          (tcpdump is also the live capture tool of `vigil serve`, issue 7)
 #   wireshark-common       capinfos/editcap/mergecap (bench capture)
 #   tcpreplay              tcprewrite (bench capture)
 #   libndpi-bin            ndpiReader (throughput bench reference)

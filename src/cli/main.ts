@@ -6,6 +6,7 @@ import { evalCommand } from './eval.js';
 import { evaluateCommand } from './evaluate.js';
 import { CliError } from './errors.js';
 import { rulesCommand } from './rules.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
@@ -14,16 +15,17 @@ const USAGE = `usage: vigil <command> [options]
 
 commands:
   analyze FILE     analyse a pcap/pcapng capture offline (vigil analyze --help)
-  config           print the effective engine configuration
+  config           print the effective configuration (engine, and server under "server"; --server)
   eval DIR         score analyze on a labeled corpus (NAME.pcap + NAME.truth.json; vigil eval --help)
   evaluate         score a trained model on labeled data (vigil evaluate --help)
   rules check FILE parse rule files, report loaded and skipped rules (vigil rules --help)
   rules update     merge rule sources, apply enable/disable/modify/drop.conf, test-load, write
+  serve            run the API server (vigil serve --help; docs/server.md)
   train            train a model on a labeled CSV dataset or captures (vigil train --help)
   verify DIR...    run suricata-verify regression cases (vigil verify --help)
   version          print the version
 
-Planned (see the issues): serve, sensor, bench.
+Planned (see the issues): sensor, bench.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return evaluateCommand(rest);
     case 'rules':
       return rulesCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case 'train':
       return trainCommand(rest);
     case 'verify':
