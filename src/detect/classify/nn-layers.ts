@@ -6,6 +6,7 @@
  * numbers can be loaded into a tfjs model to check the hand inference against it (nn tests).
  * The serialized form is documented in docs/ml-neural.md.
  */
+import { prepareBlock } from './flat-trees.js';
 import { ModelError } from './model.js';
 import type { ScalerSpec } from './model.js';
 
@@ -15,34 +16,8 @@ export const BLOCK_ROWS = 256;
 /** Largest layer width or parameter count accepted from a file (bounds allocation on load). */
 const MAX_SIZE = 1 << 24;
 
-/**
- * Copy rows [r0, r1) of `x` into `dst`: NaN and ±Infinity become 0 (the model contract), then the
- * optional scaler. The caller's matrix is left untouched.
- */
-export function prepareBlock(
-  x: Float64Array,
-  r0: number,
-  r1: number,
-  d: number,
-  scaler: ScalerSpec | undefined,
-  dst: Float64Array,
-): void {
-  const base = r0 * d;
-  const len = (r1 - r0) * d;
-  for (let i = 0; i < len; i++) {
-    const v = x[base + i]!;
-    // v - v is NaN for NaN and ±Infinity, 0 otherwise.
-    dst[i] = v - v === 0 ? v : 0;
-  }
-  if (scaler === undefined) return;
-  for (let r = 0; r < r1 - r0; r++) {
-    const o = r * d;
-    for (let j = 0; j < d; j++) {
-      const s = scaler.scale[j]!;
-      dst[o + j] = (dst[o + j]! - scaler.center[j]!) / (s === 0 ? 1 : s);
-    }
-  }
-}
+// The model contract's input preparation (non-finite -> 0, then the scaler) is shared with the trees.
+export { prepareBlock };
 
 /** Check a scaler's numbers (checkModelFile checks only its sizes). */
 export function checkScalerNumbers(s: ScalerSpec | undefined, what: string): void {
