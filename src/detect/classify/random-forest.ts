@@ -8,8 +8,22 @@ import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
 import { ModelError } from './model.js';
 import { BLOCK_ROWS, checkScaler, flattenTrees, pathFeatureShares, prepareBlock } from './flat-trees.js';
 import type { TreeFeatureShare } from './flat-trees.js';
+import { compileForest } from './tree-codegen.js';
 
-export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel => {
+export interface RandomForestOptions {
+  /**
+   * Compile trees to JavaScript (tree-codegen.ts; default true). False keeps every tree on the
+   * array walk: the reference the compiled path is tested and benchmarked against.
+   */
+  compile?: boolean;
+  /** Largest tree compiled (default CODEGEN_MAX_TREE_NODES); for benchmarks. */
+  maxTreeNodes?: number;
+}
+
+export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel => buildRandomForest(file);
+
+/** The random forest scorer with options (randomForestScorer uses the defaults). */
+export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {}): ScoringModel {
   const what = 'random_forest model';
   const p = file.params as { nClasses?: unknown; trees?: unknown } | null;
   if (p === null || typeof p !== 'object') throw new ModelError(`${what}: params missing`);
@@ -40,6 +54,9 @@ export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel
   const inv = 1 / nTrees;
   const scaler = file.scaler;
   const rows = new Float64Array(BLOCK_ROWS * d);
+  // Built after the pure-leaf rewrite above: the compiled leaves carry the same codes.
+  const fns = opts.compile === false ? [] : compileForest(t, C, opts.maxTreeNodes);
+  const compiled = fns.some((fn) => fn !== null) ? fns : null;
 
   return {
     type: 'random_forest',
@@ -52,6 +69,11 @@ export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel
         const nb = r1 - r0;
         prepareBlock(x, r0, r1, d, scaler, rows);
         for (let k = 0; k < nTrees; k++) {
+          const fn = compiled === null ? null : compiled[k]!;
+          if (fn !== null) {
+            fn(rows, nb, d, out, r0 * C, value);
+            continue;
+          }
           const root = roots[k]!;
           for (let r = 0; r < nb; r++) {
             const xo = r * d;
@@ -87,4 +109,4 @@ export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel
       });
     },
   };
-};
+}
