@@ -65,7 +65,56 @@ export interface AnalyzeSummary {
   /** Rules loaded and skipped (0/0 with --no-detect). */
   rules: { loaded: number; skipped: number };
   /** Models that scored the flows (null: none), flows scored and model alerts folded by the limiter. */
-  ml: { classifier: string | null; anomaly: string | null; flows_scored: number; alerts_limited: number };
+  ml: {
+    classifier: string | null;
+    anomaly: string | null;
+    flows_scored: number;
+    alerts_limited: number;
+    /** Shadow mode (ml.shadow.model): the candidate's flows, would-be alerts and agreement. */
+    shadow?: {
+      model: string | null;
+      flows_scored: number;
+      would_alert: number;
+      agree: number;
+      agreement: number;
+      disagreements: Record<string, number>;
+    };
+    /** Rules with ml.* keywords / second opinion: alerts held for a verdict and what became of them. */
+    rule_alerts?: { deferred: number; raised: number; dropped: number; lowered: number };
+  };
+}
+
+function mlSummary(
+  models: { classifier: string | null; anomaly: string | null },
+  shadowName: string | null,
+  m: Record<string, number>,
+): AnalyzeSummary['ml'] {
+  const out: AnalyzeSummary['ml'] = {
+    ...models,
+    flows_scored: m['flows_scored'] ?? 0,
+    alerts_limited: m['alerts_limited'] ?? 0,
+  };
+  if (m['shadow_flows_scored'] !== undefined) {
+    const flows = m['shadow_flows_scored'];
+    const dis: Record<string, number> = {};
+    for (const [k, n] of Object.entries(m)) if (k.startsWith('shadow_disagree ')) dis[k.slice(16)] = n;
+    out.shadow = {
+      model: shadowName,
+      flows_scored: flows,
+      would_alert: m['shadow_would_alert'] ?? 0,
+      agree: m['shadow_agree'] ?? 0,
+      agreement: flows > 0 ? round((m['shadow_agree'] ?? 0) / flows, 4) : 1,
+      disagreements: dis,
+    };
+  }
+  if (m['rule_alerts_deferred'] !== undefined)
+    out.rule_alerts = {
+      deferred: m['rule_alerts_deferred'],
+      raised: m['rule_alerts_raised'] ?? 0,
+      dropped: m['rule_alerts_dropped'] ?? 0,
+      lowered: m['rule_alerts_lowered'] ?? 0,
+    };
+  return out;
 }
 
 function positiveInt(name: string, v: string | undefined, dflt: number, min: number): number {
@@ -139,6 +188,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   }
   // Load the models here once too: a corrupt or foreign model stops the run with its reason.
   let models: { classifier: string | null; anomaly: string | null } = { classifier: null, anomaly: null };
+  let shadowName: string | null = null;
   if (cfg.appLayer && cfg.ml.enabled) {
     try {
       const setup = loadModelSetup(cfg.ml);
@@ -147,6 +197,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
         new ModelStage(setup.options, () => undefined); // checks the features against the flow engine's
         const name = (lm: typeof setup.options.classifier): string | null => (lm === null ? null : lm.file.type);
         models = { classifier: name(setup.options.classifier), anomaly: name(setup.options.anomaly) };
+        shadowName = name(setup.options.shadow ?? null);
       }
     } catch (e) {
       if (e instanceof ModelError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
@@ -253,7 +304,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     workers,
     truncated_by_max_packets: result.truncatedByLimit,
     rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
-    ml: { ...models, flows_scored: c.ml['flows_scored'] ?? 0, alerts_limited: c.ml['alerts_limited'] ?? 0 },
+    ml: mlSummary(models, shadowName, c.ml),
   };
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(humanSummary(summary));

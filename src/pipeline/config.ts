@@ -132,6 +132,9 @@ export function defaultConfig(): EngineConfig {
       anomalyModel: 'none',
       anomalyThreshold: null,
       limitSeconds: 60,
+      shadowModel: 'none',
+      secondOpinion: false,
+      secondOpinionConfidence: 0.9,
     },
   };
 }
@@ -146,6 +149,9 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   CLASSIFICATION_CONFIDENCE_THRESHOLD: 'ml.classifier.confidence-threshold',
   ANOMALY_MODEL_PATH: 'ml.anomaly.model',
   ANOMALY_SCORE_THRESHOLD: 'ml.anomaly.threshold',
+  ML_SHADOW_MODEL_PATH: 'ml.shadow.model',
+  ML_SECOND_OPINION: 'ml.second-opinion.enabled',
+  ML_SECOND_OPINION_CONFIDENCE: 'ml.second-opinion.confidence',
 };
 
 /** Apply ENV_SETTINGS from `env`; returns warnings. Throws ConfigError on a bad value. */
@@ -271,6 +277,17 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'ml.limit-seconds':
       cfg.ml.limitSeconds = parseSeconds(value) ?? bad('expected seconds');
       return null;
+    case 'ml.shadow.model':
+      cfg.ml.shadowModel = value.trim() || bad('expected a model directory or none');
+      return null;
+    case 'ml.second-opinion.enabled':
+      cfg.ml.secondOpinion = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'ml.second-opinion.confidence': {
+      const n = Number(value.trim());
+      cfg.ml.secondOpinionConfidence = value.trim() !== '' && n > 0 && n <= 1 ? n : bad('expected a number in (0, 1]');
+      return null;
+    }
     case 'alerts.whitelist': {
       const list = parseWhitelistList(value);
       try {

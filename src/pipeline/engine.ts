@@ -19,6 +19,9 @@ import { AlertGate } from '../alerts/gate.js';
 import { IndicatorMatcher } from '../detect/indicators/matcher.js';
 import { loadIndicatorList } from '../detect/indicators/lists.js';
 import { ModelStage } from '../detect/classify/stage.js';
+import type { VerdictSink } from '../detect/classify/stage.js';
+import type { MlCheck } from '../detect/engine/compile.js';
+import { mlCompare } from '../detect/signatures/keywords/ml.js';
 import { loadModelSetup } from '../detect/classify/setup.js';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -58,6 +61,16 @@ export class PacketEngine {
   private readonly gate: AlertGate;
   /** 1-based capture number of the packet being processed (exact with one worker). */
   private pcapCnt = 0;
+  /**
+   * Rules with ml.* keywords (`gid:sid` -> conditions) and, with ml.second-opinion, every signature
+   * rule: their alerts wait in `deferred` (by flow id) for the flow's model verdict.
+   */
+  private readonly mlRules: Map<string, MlCheck> | null = null;
+  private readonly secondOpinionAll: boolean = false;
+  private readonly secondOpinionConfidence: number = 0.9;
+  private readonly deferred = new Map<number, AlertRecord[]>();
+  /** Deferred rule alerts: raised after the verdict, dropped (conditions false, no verdict), lowered. */
+  private readonly mlRuleCounts = { deferred: 0, raised: 0, dropped: 0, lowered: 0 };
   private readonly dec: DecodedBatch;
   private readonly layerCounts = new Float64Array(32);
   private readonly sinkRef: FlowSink;
@@ -155,6 +168,12 @@ export class PacketEngine {
     }
     if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
       const loaded = rules ?? loadDetectRules(detectSpec(cfg));
+      const withMl = loaded.rules.filter((r) => r.ml !== null);
+      if (withMl.length > 0) this.mlRules = new Map(withMl.map((r) => [`${r.gid}:${r.sid}`, r.ml!]));
+      this.secondOpinionAll = cfg.ml.enabled && cfg.ml.secondOpinion;
+      this.secondOpinionConfidence = cfg.ml.secondOpinionConfidence;
+      if (this.ml !== null && (this.mlRules !== null || this.secondOpinionAll))
+        this.ml.setVerdictSink(this.verdictSink());
       if (loaded.rules.length > 0) {
         const flows = this.flows;
         const app = this.app;
@@ -170,7 +189,7 @@ export class PacketEngine {
           countersOf: (slot) => flows.countersOf(slot),
           slotCapacity: flows.slotCapacity,
           markAlerted: (slot) => flows.markAlerted(slot),
-          onAlert,
+          onAlert: this.mlRules !== null || this.secondOpinionAll ? (a) => this.ruleAlert(a, onAlert) : onAlert,
           packetAlertMax: cfg.detect.packetAlertMax,
           exhaustive: cfg.detect.exhaustive,
           capture: {
@@ -265,6 +284,8 @@ export class PacketEngine {
     if (this.behavior !== null) this.behavior.flowEnd(rec);
     if (this.indicators !== null) this.indicators.flowEnd(rec);
     if (this.ml !== null) this.ml.flowEnd(rec);
+    // No verdict will come for a flow the models do not score: settle its waiting alerts now.
+    if (this.deferred.size > 0 && (this.ml === null || rec.features === null)) this.resolveDeferred(rec.flowId);
     if (this.midstreamPass && rec.slot < this.flowInspect.length) this.flowInspect[rec.slot] = 0;
     this.sinkRef.flow(rec);
   }
@@ -274,11 +295,150 @@ export class PacketEngine {
     this.flows.flush();
     if (this.behavior !== null) this.behavior.finish();
     if (this.ml !== null) this.ml.flush();
+    if (this.ml === null || !this.ml.pendingAsync) this.resolveAllDeferred();
   }
 
   /** Wait for asynchronous model scoring (ONNX) still in flight; call after finish(). */
   async settle(): Promise<void> {
     if (this.ml !== null) await this.ml.settle();
+    this.resolveAllDeferred();
+  }
+
+  // ---- rules with model conditions (ml.* keywords, second opinion) ----------------------------
+
+  private checkOf(a: AlertRecord): MlCheck | null {
+    const c = this.mlRules?.get(`${a.gid}:${a.sid}`);
+    if (c !== undefined) return c;
+    return this.secondOpinionAll ? SECOND_OPINION : null;
+  }
+
+  /** A signature alert: straight on, or held for its flow's verdict when the rule asks the models. */
+  private ruleAlert(a: AlertRecord, deliver: (a: AlertRecord) => void): void {
+    const c = this.checkOf(a);
+    if (c === null) return deliver(a);
+    const conditional = c.cls !== null || c.confidence !== null || c.anomaly !== null;
+    const ml = this.ml;
+    // Conditions that can never be checked (no flow, or no model of the kind they read): the rule
+    // cannot match; a plain second opinion without a classifier leaves the alert as it is.
+    const checkable =
+      a.flowId !== 0 &&
+      ml !== null &&
+      (c.cls === null || ml.hasClassifier) &&
+      (c.confidence === null || ml.hasClassifier) &&
+      (c.anomaly === null || ml.hasAnomaly) &&
+      (conditional || ml.hasClassifier);
+    if (!checkable) {
+      if (conditional) this.mlRuleCounts.dropped++;
+      else deliver(a);
+      return;
+    }
+    let list = this.deferred.get(a.flowId);
+    if (list === undefined) {
+      list = [];
+      this.deferred.set(a.flowId, list);
+    }
+    // Bounded per flow: a rule firing on every packet of a long flow must not grow memory.
+    if (list.length >= DEFERRED_PER_FLOW_MAX) {
+      if (conditional) this.mlRuleCounts.dropped++;
+      else deliver(a);
+      return;
+    }
+    list.push(a);
+    this.mlRuleCounts.deferred++;
+  }
+
+  private verdictSink(): VerdictSink {
+    return {
+      wants: (flowId) => this.deferred.has(flowId),
+      verdict: (flowId, cls, type, confidence, benign, anomalyScore) => {
+        const list = this.deferred.get(flowId);
+        if (list === undefined) return;
+        this.deferred.delete(flowId);
+        for (const a of list) this.settleAlert(a, { cls, type, confidence, benign, anomalyScore });
+      },
+    };
+  }
+
+  /** Alerts of a flow that gets no verdict: conditional ones are dropped, second opinions go out unchanged. */
+  private resolveDeferred(flowId: number): void {
+    const list = this.deferred.get(flowId);
+    if (list === undefined) return;
+    this.deferred.delete(flowId);
+    for (const a of list) this.settleAlert(a, null);
+  }
+
+  private resolveAllDeferred(): void {
+    for (const id of [...this.deferred.keys()]) this.resolveDeferred(id);
+  }
+
+  private settleAlert(a: AlertRecord, v: Verdict | null): void {
+    const c = this.checkOf(a)!;
+    if (v === null) {
+      if (c.cls !== null || c.confidence !== null || c.anomaly !== null) this.mlRuleCounts.dropped++;
+      else this.deliverRuleAlert(a, null, false);
+      return;
+    }
+    if (c.cls !== null) {
+      const name = v.cls?.toLowerCase() ?? null;
+      const hit = name !== null && (c.cls.classes.includes(name) || c.cls.classes.includes(v.type ?? ''));
+      // ml.class:!benign on a flow the classifier calls benign: `hit` covers the class name "benign"
+      // and the type of a benign class ('benign' too when the model names it so).
+      const benignHit = v.benign && c.cls.classes.includes('benign');
+      if ((hit || benignHit) === c.cls.negated || name === null) return void this.mlRuleCounts.dropped++;
+    }
+    if (c.confidence !== null && !(Number.isFinite(v.confidence) && mlCompare(c.confidence, v.confidence)))
+      return void this.mlRuleCounts.dropped++;
+    if (c.anomaly !== null && !(Number.isFinite(v.anomalyScore) && mlCompare(c.anomaly, v.anomalyScore)))
+      return void this.mlRuleCounts.dropped++;
+    const lower = c.secondOpinion && v.benign && v.confidence >= this.secondOpinionConfidence;
+    this.deliverRuleAlert(a, v, lower);
+  }
+
+  /** Through the alert gate, with the verdict in the metadata and the severity lowered if asked. */
+  private deliverRuleAlert(a: AlertRecord, v: Verdict | null, lower: boolean): void {
+    if (this.gate.pass(a) === null) return;
+    this.mlRuleCounts.raised++;
+    if (v !== null) {
+      const meta = a.metadata.slice();
+      if (v.cls !== null) meta.push(`ml_class ${v.cls}`, `ml_confidence ${v.confidence.toFixed(4)}`);
+      if (Number.isFinite(v.anomalyScore)) meta.push(`ml_anomaly_score ${v.anomalyScore.toFixed(4)}`);
+      if (lower && a.vigilSeverity !== undefined) {
+        const from = a.vigilSeverity;
+        const to = LOWER_SEVERITY[from] ?? from;
+        if (to !== from) {
+          this.mlRuleCounts.lowered++;
+          a.vigilSeverity = to;
+          const i = meta.indexOf(`vigil_severity ${from}`);
+          if (i >= 0) meta[i] = `vigil_severity ${to}`;
+          meta.push(`ml_severity_lowered_from ${from}`);
+        }
+      }
+      a.metadata = meta;
+    }
+    this.sinkRef.alert(a);
+  }
+
+  private mlCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (this.ml !== null) {
+      out['flows_scored'] = this.ml.scored;
+      out['alerts_limited'] = this.ml.limited;
+      const sh = this.ml.shadow;
+      if (sh !== null) {
+        out['shadow_flows_scored'] = sh.flows;
+        out['shadow_would_alert'] = sh.wouldAlert;
+        out['shadow_agree'] = sh.agree;
+        for (const [k, n] of Object.entries(sh.disagreements)) out[`shadow_disagree ${k}`] = n;
+      }
+    }
+    if (this.mlRules !== null || this.secondOpinionAll) {
+      const m = this.mlRuleCounts;
+      out['rule_alerts_deferred'] = m.deferred;
+      out['rule_alerts_raised'] = m.raised;
+      out['rule_alerts_dropped'] = m.dropped;
+      out['rule_alerts_lowered'] = m.lowered;
+    }
+    return out;
   }
 
   counters(): EngineCounters {
@@ -302,12 +462,27 @@ export class PacketEngine {
           }
         : {},
       flow: this.flows.stats(),
-      ml: this.ml === null ? {} : { flows_scored: this.ml.scored, alerts_limited: this.ml.limited },
+      ml: this.mlCounters(),
       firstTsUs: this.firstTsUs,
       lastTsUs: this.lastTsUs,
     };
   }
 }
+
+interface Verdict {
+  cls: string | null;
+  type: string | null;
+  confidence: number;
+  benign: boolean;
+  anomalyScore: number;
+}
+
+/** ml.second-opinion for every signature rule: no condition, only the severity step. */
+const SECOND_OPINION: MlCheck = { cls: null, confidence: null, anomaly: null, secondOpinion: true };
+/** Alerts of one flow waiting for its verdict, at most. */
+const DEFERRED_PER_FLOW_MAX = 64;
+/** One step down; low stays low (the model lowers, it does not silence). */
+const LOWER_SEVERITY: Readonly<Record<string, string>> = { critical: 'high', high: 'medium', medium: 'low' };
 
 /** The rule-loading part of the engine configuration. */
 export function detectSpec(cfg: EngineConfig): DetectSpec {

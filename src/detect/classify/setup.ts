@@ -28,6 +28,15 @@ export interface MlConfig {
    * a flood of spoofed flows or a sweep gives one alert per attacker and victim, not one per flow.
    */
   limitSeconds: number;
+  /** Candidate classifier scored in shadow mode (no alerts, agreement counted); `none` = off. */
+  shadowModel: string;
+  /**
+   * Every signature alert waits for its flow's classifier verdict and is lowered one severity step
+   * when the model says benign with at least `secondOpinionConfidence` (rules can opt in one by one
+   * with `ml.second_opinion;` instead).
+   */
+  secondOpinion: boolean;
+  secondOpinionConfidence: number;
 }
 
 /** The shipped default classifier (package root/models/default). */
@@ -72,11 +81,14 @@ export function loadModelSetup(ml: MlConfig): ModelSetup | null {
   };
   const classifier = load(ml.classifierModel, 'classifier');
   const anomaly = load(ml.anomalyModel, 'anomaly');
-  if (classifier === null && anomaly === null) return warnings.length > 0 ? { options: empty(ml), warnings } : null;
+  const shadow = load(ml.shadowModel ?? 'none', 'classifier');
+  if (classifier === null && anomaly === null && shadow === null)
+    return warnings.length > 0 ? { options: empty(ml), warnings } : null;
   return {
     options: {
       classifier,
       anomaly,
+      shadow,
       confidenceThreshold: ml.confidenceThreshold,
       anomalyThreshold: ml.anomalyThreshold,
       limitSeconds: ml.limitSeconds,

@@ -34,6 +34,40 @@ export interface ModelStageOptions {
    * it shares the source or the destination with one already raised; 0 = every flow alerts.
    */
   limitSeconds?: number;
+  /** A candidate classifier scored without alerts, compared with the active one (shadow mode). */
+  shadow?: LoadedModel | null;
+}
+
+/**
+ * Per-flow verdicts for flows someone waits on (rules with ml.* keywords): `wants` is asked per
+ * scored flow, `verdict` called for those it accepts, once both models scored the flow.
+ * `cls`/`type` are null and `confidence` NaN without a classifier; `anomalyScore` NaN without an
+ * anomaly model.
+ */
+export interface VerdictSink {
+  wants(flowId: number): boolean;
+  verdict(
+    flowId: number,
+    cls: string | null,
+    type: string | null,
+    confidence: number,
+    benign: boolean,
+    anomalyScore: number,
+  ): void;
+}
+
+/**
+ * A candidate classifier scored next to the active one without raising alerts (shadow mode): how
+ * often it would alert, and how its verdicts compare with the active model's, flow by flow.
+ */
+export interface ShadowStats {
+  flows: number;
+  /** Flows it would have alerted on (non-benign at the confidence threshold). */
+  wouldAlert: number;
+  /** Flows where its verdict (benign, or the alert type it would raise) equals the active model's. */
+  agree: number;
+  /** `active type -> shadow type` -> flows, for flows where they differ (`benign` for none). */
+  disagreements: Record<string, number>;
 }
 
 /** Keys remembered by the alert limiter before old ones are swept. */
@@ -89,6 +123,12 @@ interface Pending {
 export class ModelStage {
   private readonly cls: Side | null;
   private readonly ano: Side | null;
+  /** Shadow classifier (synchronous scorers only), null without. */
+  private readonly sh: Side | null;
+  private readonly shTypes: string[] = [];
+  private readonly shBenign: number = -1;
+  readonly shadow: ShadowStats | null;
+  private verdicts: VerdictSink | null = null;
   private readonly pending: Pending[] = [];
   private readonly anomalyThreshold: number;
   private readonly classTypes: string[] = [];
@@ -115,6 +155,16 @@ export class ModelStage {
     };
     this.cls = side(opts.classifier);
     this.ano = side(opts.anomaly);
+    const shadow = opts.shadow ?? null;
+    if (shadow !== null && shadow.model.predictProba === undefined)
+      throw new ModelError(`a ${shadow.file.type} model cannot run in shadow mode (asynchronous scorer)`);
+    this.sh = side(shadow);
+    if (this.sh !== null) {
+      const f = this.sh.lm.file;
+      for (const c of f.classes) this.shTypes.push(f.classTypes?.[c] ?? typeForClass(c));
+      this.shBenign = f.benignClass === null ? -1 : f.classes.indexOf(f.benignClass);
+      this.shadow = { flows: 0, wouldAlert: 0, agree: 0, disagreements: {} };
+    } else this.shadow = null;
     if (this.cls !== null) {
       const f = this.cls.lm.file;
       for (const c of f.classes) this.classTypes.push(f.classTypes?.[c] ?? typeForClass(c));
@@ -126,14 +176,33 @@ export class ModelStage {
   }
 
   get active(): boolean {
-    return this.cls !== null || this.ano !== null;
+    return this.cls !== null || this.ano !== null || this.sh !== null;
+  }
+
+  /** Whether a classifier / an anomaly model is loaded (ml.* rule conditions need them). */
+  get hasClassifier(): boolean {
+    return this.cls !== null;
+  }
+
+  get hasAnomaly(): boolean {
+    return this.ano !== null;
+  }
+
+  /** Asynchronous scoring (ONNX) still in flight: verdicts may still come. */
+  get pendingAsync(): boolean {
+    return this.inflight.length > 0;
+  }
+
+  /** Report verdicts of the flows `sink.wants` to `sink` (ml.* rule conditions). */
+  setVerdictSink(sink: VerdictSink | null): void {
+    this.verdicts = sink;
   }
 
   flowEnd(rec: FlowRecord): void {
     const f = rec.features;
     if (f === null) return;
     const r = this.pending.length;
-    for (const s of [this.cls, this.ano]) {
+    for (const s of [this.cls, this.ano, this.sh]) {
       if (s === null) continue;
       const o = r * s.d;
       for (let k = 0; k < s.d; k++) s.rows[o + k] = f[s.map[k]!]!;
@@ -156,6 +225,7 @@ export class ModelStage {
     if (n === 0) return;
     const batch = this.pending.splice(0, n);
     this.scored += n;
+    let anoScores: Float64Array | null = null;
     if (this.ano !== null && this.ano.lm.model.score !== undefined) {
       const s = this.ano;
       const rows = s.rows.slice(0, n * s.d);
@@ -164,16 +234,89 @@ export class ModelStage {
         const score = s.out[r]!;
         if (score >= this.anomalyThreshold) this.anomalyAlert(batch[r]!, score, rows.subarray(r * s.d, (r + 1) * s.d));
       }
+      if (this.verdicts !== null) anoScores = s.out.slice(0, n);
+    }
+    const sh = this.sh;
+    // The shadow model's best classes, compared with the active model's below.
+    let shBest: Int32Array | null = null;
+    if (sh !== null) {
+      const k = sh.lm.file.classes.length;
+      sh.lm.model.predictProba!(sh.rows, n, sh.out);
+      shBest = new Int32Array(n);
+      const st = this.shadow!;
+      st.flows += n;
+      for (let r = 0; r < n; r++) {
+        let best = 0;
+        for (let j = 1; j < k; j++) if (sh.out[r * k + j]! > sh.out[r * k + best]!) best = j;
+        // -1: it would not alert (benign or below the confidence threshold).
+        const alerts = best !== this.shBenign && sh.out[r * k + best]! >= this.opts.confidenceThreshold;
+        shBest[r] = alerts ? best : -1;
+        if (alerts) st.wouldAlert++;
+      }
     }
     const c = this.cls;
-    if (c === null) return;
+    if (c === null) {
+      this.after(batch, null, 0, anoScores, shBest);
+      return;
+    }
     const k = c.lm.file.classes.length;
     if (c.lm.model.predictProba !== undefined) {
       c.lm.model.predictProba(c.rows, n, c.out);
       this.classify(batch, c.out, k, c.rows);
+      this.after(batch, c.out, k, anoScores, shBest);
     } else if (c.lm.model.predictProbaAsync !== undefined) {
       const rows = c.rows.slice(0, n * c.d);
-      this.inflight.push(c.lm.model.predictProbaAsync(rows, n).then((p) => this.classify(batch, p, k, rows)));
+      this.inflight.push(
+        c.lm.model.predictProbaAsync(rows, n).then((p) => {
+          this.classify(batch, p, k, rows);
+          this.after(batch, p, k, anoScores, shBest);
+        }),
+      );
+    }
+  }
+
+  /** Once a batch is scored by every model: shadow agreement and the verdicts waited on. */
+  private after(
+    batch: Pending[],
+    probs: Float64Array | null,
+    k: number,
+    anoScores: Float64Array | null,
+    shBest: Int32Array | null,
+  ): void {
+    const v = this.verdicts;
+    if (v === null && shBest === null) return;
+    const classes = this.cls?.lm.file.classes ?? [];
+    for (let r = 0; r < batch.length; r++) {
+      let best = -1;
+      let p = NaN;
+      if (probs !== null) {
+        best = 0;
+        for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
+        p = probs[r * k + best]!;
+      }
+      if (shBest !== null) {
+        const activeAlerts = best >= 0 && best !== this.benign && p >= this.opts.confidenceThreshold;
+        const a = activeAlerts ? this.classTypes[best]! : 'benign';
+        const sb = shBest[r]!;
+        const s = sb >= 0 ? this.shTypes[sb]! : 'benign';
+        const st = this.shadow!;
+        if (a === s) st.agree++;
+        else {
+          const key = `${a} -> ${s}`;
+          st.disagreements[key] = (st.disagreements[key] ?? 0) + 1;
+        }
+      }
+      if (v === null) continue;
+      const pd = batch[r]!;
+      if (!v.wants(pd.flowId)) continue;
+      v.verdict(
+        pd.flowId,
+        best >= 0 ? classes[best]! : null,
+        best >= 0 ? this.classTypes[best]! : null,
+        p,
+        best >= 0 && best === this.benign,
+        anoScores !== null ? anoScores[r]! : NaN,
+      );
     }
   }
 
@@ -297,7 +440,7 @@ function topFeatures(ev: Record<string, string[]>, ranked: { feature: string; we
  * is set to its training mean (the scaler's centre, else 0) and the drop in the predicted class's
  * probability is its weight (occlusion). One batch of d rows per raised alert.
  */
-function occlusion(lm: LoadedModel, row: Float64Array, cls: number): { feature: string; weight: number }[] {
+export function occlusion(lm: LoadedModel, row: Float64Array, cls: number): { feature: string; weight: number }[] {
   const d = row.length;
   const k = lm.file.classes.length;
   const x = new Float64Array((d + 1) * d);

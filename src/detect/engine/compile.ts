@@ -14,6 +14,7 @@ import type { InspectOp, NumOrVar } from './inspect.js';
 import { toLower } from './inspect.js';
 import { foldCase, hasBackreference, unsafeRegexReason } from './regex.js';
 import type { DatasetKw, IprepKw } from '../signatures/keywords/intel.js';
+import type { MlClassKw, MlCompare } from '../signatures/keywords/ml.js';
 import { DatasetError, datasetFor, existingDatasetType, hasReputationData, repCategory } from './datasets.js';
 import type { Dataset, DatasetType } from './datasets.js';
 
@@ -82,6 +83,18 @@ export interface XbitOp {
   name: string;
   track: string;
   expire: number | null;
+}
+
+/**
+ * Model conditions (ml.* keywords): checked on the flow's model verdict when the flow ends, by the
+ * engine, not per packet. `secondOpinion`: no condition, the alert waits for the verdict and is
+ * lowered one severity step when the classifier is confident the flow is benign.
+ */
+export interface MlCheck {
+  cls: MlClassKw | null;
+  confidence: MlCompare | null;
+  anomaly: MlCompare | null;
+  secondOpinion: boolean;
 }
 
 export interface RateSpec {
@@ -162,6 +175,8 @@ export interface CompiledRule {
   /** Source and destination port ranges (for the port groups). */
   spRanges: number[];
   dpRanges: number[];
+  /** ml.* keywords, null without. */
+  ml: MlCheck | null;
   text: string;
 }
 
@@ -588,8 +603,10 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     dstV4: addressSet(rule.dst).v4,
     spRanges: portRanges(rule.srcPorts),
     dpRanges: portRanges(rule.dstPorts),
+    ml: null,
     text: rule.text,
   };
+  const mlOf = (): MlCheck => (r.ml ??= { cls: null, confidence: null, anomaly: null, secondOpinion: false });
   const progOf = (buffer: string | null, transforms: TransformSpec[] = []): BufferProg => {
     const name = buffer ?? 'payload';
     if (BUFFERS[name] === undefined && name !== 'base64_data')
@@ -862,6 +879,18 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
         sawMatch = true;
         continue;
       }
+      case 'ml.class':
+        mlOf().cls = v as unknown as MlClassKw;
+        continue;
+      case 'ml.confidence':
+        mlOf().confidence = v as unknown as MlCompare;
+        continue;
+      case 'ml.anomaly_score':
+        mlOf().anomaly = v as unknown as MlCompare;
+        continue;
+      case 'ml.second_opinion':
+        mlOf().secondOpinion = true;
+        continue;
       case 'stream_size': {
         const b = v as unknown as { side: string; op: string; value: number };
         r.checks.push({ k: 'stream_size', side: b.side, op: b.op, value: b.value });

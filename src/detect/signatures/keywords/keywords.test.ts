@@ -453,3 +453,20 @@ test('rem is a remark', () => {
   assert.equal(value('rem:"a note: here";', 'rem'), 'a note: here');
   assert.match(reason('rem:note;'), /invalid value for rem/);
 });
+
+test('model keywords: ml.class, ml.confidence, ml.anomaly_score, ml.second_opinion', () => {
+  assert.deepEqual(value('ml.class:Brute_Force, dos;', 'ml.class'), {
+    negated: false,
+    classes: ['brute_force', 'dos'],
+  });
+  assert.deepEqual(value('ml.class:!benign;', 'ml.class'), { negated: true, classes: ['benign'] });
+  assert.deepEqual(value('ml.confidence:>=0.8;', 'ml.confidence'), { op: '>=', value: 0.8 });
+  assert.deepEqual(value('ml.anomaly_score:>0.9;', 'ml.anomaly_score'), { op: '>', value: 0.9 });
+  assert.deepEqual(value('ml.anomaly_score:0.5;', 'ml.anomaly_score'), { op: '=', value: 0.5 });
+  assert.equal(value('ml.second_opinion;', 'ml.second_opinion'), true);
+  assert.match(reason('ml.class:;'), /ml.class/);
+  assert.match(reason('ml.class:!;'), /expected one or more class names/);
+  assert.match(reason('ml.confidence:>1.5;'), /between 0 and 1/);
+  assert.match(reason('ml.anomaly_score:high;'), /expected an operator and a number/);
+  assert.match(reason('ml.second_opinion:yes;'), /ml.second_opinion/);
+});

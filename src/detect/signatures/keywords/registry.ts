@@ -7,6 +7,7 @@ import { CONTENT_KEYWORDS } from './content.js';
 import { FLOW_KEYWORDS } from './flow.js';
 import { INTEL_KEYWORDS } from './intel.js';
 import { META_KEYWORDS } from './meta.js';
+import { ML_KEYWORDS } from './ml.js';
 import { PACKET_KEYWORDS } from './packet.js';
 import { PCRE_KEYWORDS } from './pcre.js';
 import { THRESHOLD_KEYWORDS } from './threshold.js';
@@ -22,6 +23,7 @@ const FAMILIES: KeywordDef[][] = [
   THRESHOLD_KEYWORDS,
   APP_LAYER_KEYWORDS,
   INTEL_KEYWORDS,
+  ML_KEYWORDS,
 ];
 
 /** Keyword name -> definition. */
