@@ -12,6 +12,12 @@
  * the flood, and CPU seconds of this process plus the tcpdump child (from /proc), per packet.
  * Modes: tcpdump, tcpdump-immediate, cap (capture only: copy into a batch and count) and
  * tcpdump+engine, cap+engine (the full packet engine behind it, built-in rules).
+ *
+ * api-inline, api-worker (issue 7, item 1): the live sensor as `vigil serve` runs it, on this
+ * thread (startLiveSensor) or in a worker thread (startLiveSensorThread), next to an HTTP server
+ * whose /health serialises the sensor's stats as /api/health does. A client in a child process
+ * sends one request at a time during the flood and the drain (at most BENCH_API_REQUESTS,
+ * default 20,000, and BENCH_API_SECONDS, default 120) and reports latency percentiles.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,7 +27,12 @@ import { fileURLToPath } from 'node:url';
 import { BATCH_PACKETS, PacketBatch, LINKTYPE } from '../src/capture/batch.js';
 import { LiveCapture } from '../src/capture/live.js';
 import { defaultConfig } from '../src/pipeline/config.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PacketEngine } from '../src/pipeline/engine.js';
+import { startLiveSensor } from '../src/pipeline/live-sensor.js';
+import type { LiveSensorHandle } from '../src/pipeline/live-sensor.js';
+import { startLiveSensorThread } from '../src/pipeline/live-thread.js';
 import type { FlowSink } from '../src/pipeline/sink.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -165,7 +176,96 @@ function replay(): Promise<{ sent: number; seconds: number }> {
   });
 }
 
+const API_REQUESTS = Number(process.env['BENCH_API_REQUESTS'] ?? 20_000);
+const API_SECONDS = Number(process.env['BENCH_API_SECONDS'] ?? 120);
+
+/**
+ * The latency client, in its own process so that a blocked server thread cannot delay it: one
+ * keep-alive request at a time until stdin closes or a bound is hit; prints percentiles in ms.
+ */
+const CLIENT = `
+const http = require('http');
+const [url, maxN, maxS] = process.argv.slice(1);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const lat = [];
+let stop = false;
+process.stdin.on('data', () => (stop = true));
+process.stdin.on('end', () => (stop = true));
+const t0 = Date.now();
+const one = () => new Promise((res, rej) => {
+  const t = performance.now();
+  http.get(url, { agent }, (r) => { r.resume(); r.on('end', () => res(performance.now() - t)); }).on('error', rej);
+});
+(async () => {
+  while (!stop && lat.length < Number(maxN) && Date.now() - t0 < Number(maxS) * 1000) lat.push(await one());
+  lat.sort((a, b) => a - b);
+  const q = (p) => lat.length ? Number(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(2)) : null;
+  console.log(JSON.stringify({ requests: lat.length, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.length ? Number(lat[lat.length - 1].toFixed(1)) : null }));
+  agent.destroy();
+  process.stdin.destroy();
+})();
+`;
+
+async function runApiMode(mode: string): Promise<Record<string, unknown>> {
+  let sensor: LiveSensorHandle | null = null;
+  const server = http.createServer((req, res) => {
+    // What /api/health does with the sensor: read its stats and serialise them.
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(sensor?.stats() ?? null));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  let got = 0;
+  let onRunning: () => void = () => undefined;
+  const running = new Promise<void>((r) => (onRunning = r));
+  const opts = {
+    interface: IFACE,
+    // The API's own requests stay out of the capture.
+    filter: `not tcp port ${port}`,
+    retry: { maxRetries: 0 },
+    statsIntervalMs: 1000,
+    engineConfig: defaultConfig(),
+    onPackets: (n: number) => void (got += n),
+    onStats: (st: { capture: { state: string } }) => {
+      if (st.capture.state === 'running') onRunning();
+    },
+  };
+  sensor = mode === 'api-worker' ? startLiveSensorThread(opts) : startLiveSensor(opts);
+  await running;
+  const client = spawn(
+    process.execPath,
+    ['-e', CLIENT, `http://127.0.0.1:${port}/health`, String(API_REQUESTS), String(API_SECONDS)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const clientDone = new Promise<void>((r) => client.on('close', () => r()));
+  const sent = await replay();
+  // Drain as in runMode: until no packet went through the engine for 1.5 s (bench only).
+  for (let guard = 0; guard < 120; guard++) {
+    const before = got;
+    await new Promise<void>((r) => setTimeout(r, 1500));
+    if (got === before) break;
+  }
+  client.stdin.end();
+  await clientDone;
+  const st = sensor.stats();
+  await sensor.stop();
+  await new Promise<void>((r) => server.close(() => r()));
+  return {
+    mode,
+    sent: sent.sent,
+    engine_packets: got,
+    kernel_dropped: st.capture.kernel.dropped,
+    replay_s: sent.seconds,
+    api: JSON.parse(out.trim() || 'null') as unknown,
+  };
+}
+
 async function runMode(mode: string): Promise<Record<string, unknown>> {
+  if (mode.startsWith('api-')) return runApiMode(mode);
   const useEngine = mode.endsWith('+engine');
   const engine = useEngine ? new PacketEngine(defaultConfig(), engineSink(), BATCH_PACKETS) : null;
   let consumer: Consumer;

@@ -34,6 +34,10 @@ export interface HttpRecord {
   tsUs: number;
   flow: FlowTuple;
   tx: HttpTransaction;
+  /** Files to store, set by `filestore` rules: bit 1 the request body, bit 2 the response body. */
+  fileStore?: number;
+  /** The rules that asked for files to be stored, with their direction bits (EVE fileinfo.sid). */
+  fileStoreRules?: { sid: number; bits: number }[];
 }
 
 /** A DNS message, with the flow tuple oriented as the packet travelled (responses: server first). */
@@ -86,6 +90,10 @@ export interface SmtpRecord {
   tsUs: number;
   flow: FlowTuple;
   tx: SmtpTransaction;
+  /** Attachments to store, set by `filestore` rules (bit 1: mail travels to the server). */
+  fileStore?: number;
+  /** The rules that asked for files to be stored, with their direction bits (EVE fileinfo.sid). */
+  fileStoreRules?: { sid: number; bits: number }[];
 }
 
 export type AppRecord = HttpRecord | DnsRecord | TlsRecord | SshRecord | FtpRecord | SmtpRecord;
@@ -411,6 +419,9 @@ export class AppLayer {
   private emitTls(slot: number, conn: TlsConnection): void {
     this.logged[slot] = 1;
     this.emit({ kind: 'tls', slot, tsUs: conn.info.tsUs, flow: this.flows.tupleOf(slot), info: conn.info });
+    // The raw certificates served tls.certs during that (synchronous) inspection: no need to hold
+    // up to 64 KiB per flow until it ends.
+    conn.info.certs = [];
   }
 
   private feedFtp(slot: number, dir: number, buf: Uint8Array, off: number, len: number): void {

@@ -324,6 +324,8 @@ export interface SessionHandlers {
 
 /** A running capture session. */
 export interface CaptureSession {
+  /** The capture tool's process id, when it is a child process (killed by a supervisor that dies). */
+  readonly pid?: number;
   /** Ask for fresh kernel counters (delivered through onCounters). */
   requestCounters(): void;
   /** End the capture; onExit follows (with the final counters before it). */
@@ -410,6 +412,7 @@ export const tcpdumpOpener: SessionOpener = (params, h) => {
     h.onExit(failure);
   });
   return {
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
     requestCounters: () => {
       if (!exited && !stopping) child.kill('SIGUSR1');
     },

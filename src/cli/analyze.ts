@@ -1,5 +1,6 @@
 /** `vigil analyze FILE`: offline analysis of a pcap/pcapng capture (DESIGN.md, command line). */
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openCaptureFile } from '../capture/open.js';
 import { CaptureError } from '../capture/errors.js';
@@ -11,6 +12,8 @@ import { RuleFileError } from '../detect/signatures/ruleset.js';
 import { EveWriter, statsEvent } from '../output/eve.js';
 import { TalkerTable } from '../output/talkers.js';
 import type { AnalyzeSinkOptions, AnalyzeSinkResult } from '../output/analyze-sink.js';
+import { FileStoreError, mergeFileStoreCounters, prepareFileStore } from '../output/filestore.js';
+import type { FileStoreCounters, FileStoreSpec } from '../output/filestore.js';
 import { CliError, usageError } from './errors.js';
 import { engineConfigFrom } from './options.js';
 import { Progress } from './progress.js';
@@ -64,6 +67,8 @@ export interface AnalyzeSummary {
   truncated_by_max_packets: boolean;
   /** Rules loaded and skipped (0/0 with --no-detect). */
   rules: { loaded: number; skipped: number };
+  /** The file store (file-store.enabled): its directory and what was stored or skipped. */
+  file_store?: FileStoreCounters & { dir: string };
   /** Models that scored the flows (null: none), flows scored and model alerts folded by the limiter. */
   ml: {
     classifier: string | null;
@@ -231,6 +236,19 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       throw new CliError('VIGIL_CLI_INPUT', `cannot write EVE file ${v.eve}: ${(e as Error).message}`, 1);
     }
   }
+  // The file store: a relative dir lives beside the EVE file (Suricata's log dir), else in the cwd.
+  let fileStore: FileStoreSpec | undefined;
+  if (cfg.fileStore.enabled && cfg.appLayer) {
+    const base = v.eve !== undefined ? path.dirname(path.resolve(v.eve)) : process.cwd();
+    try {
+      fileStore = prepareFileStore(path.resolve(base, cfg.fileStore.dir), cfg.fileStore.force, cfg.fileStore.maxSize);
+    } catch (e) {
+      eve?.close();
+      reader.close();
+      if (e instanceof FileStoreError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
+      throw e;
+    }
+  }
   const host = cfg.sensorName;
   // Community IDs are only output in EVE records; skip their SHA-1 per flow otherwise.
   cfg.flow.communityId = eve !== null;
@@ -245,6 +263,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       payloadPrintable: cfg.eve.alertPayloadPrintable,
       ethernet: cfg.eve.ethernet,
     },
+    ...(fileStore !== undefined ? { fileStore } : {}),
   };
   const progress = Progress.forFile(reader.size);
   let result;
@@ -268,7 +287,9 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   let alerts = 0;
   let alertsDeduplicated = 0;
   const alertsByType: Record<string, number> = {};
+  const storeCounters: FileStoreCounters[] = [];
   for (const r of result.sinkResults as AnalyzeSinkResult[]) {
+    if (r.fileStore !== undefined) storeCounters.push(r.fileStore);
     flows += r.flows;
     alerts += r.alerts;
     alertsDeduplicated += r.alertsDeduplicated;
@@ -306,6 +327,18 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
     ml: mlSummary(models, shadowName, c.ml),
   };
+  if (fileStore !== undefined) {
+    const fsc = mergeFileStoreCounters(storeCounters);
+    summary.file_store = { dir: fileStore.dir, ...fsc };
+    if (fsc.skipped_truncated > 0)
+      warn(
+        `file-store: ${fsc.skipped_truncated} files were truncated and not stored; HTTP bodies are kept up to ` +
+          `response-body-limit (${cfg.http.responseBodyLimit} B): raise app-layer.protocols.http.libhtp.default-config.response-body-limit to store larger files`,
+      );
+    if (fsc.skipped_max_size > 0)
+      warn(`file-store: ${fsc.skipped_max_size} files not stored: ${fileStore.dir} reached max-size`);
+    if (fsc.errors > 0) warn(`file-store: ${fsc.errors} files could not be written to ${fileStore.dir}`);
+  }
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(humanSummary(summary));
   return 0;
@@ -344,6 +377,11 @@ function humanSummary(s: AnalyzeSummary): string {
   }
   const ev = Object.entries(s.decoder_events);
   if (ev.length > 0) lines.push(`decoder events: ${ev.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const f = s.file_store;
+  if (f !== undefined)
+    lines.push(
+      `file store ${f.dir}: ${f.stored} stored, ${f.duplicates} already there, ${f.skipped_truncated} truncated, ${f.skipped_max_size} over max-size`,
+    );
   for (const e of s.errors) lines.push(`error: ${e.reason} at offset ${e.offset}`);
   return lines.join('\n') + '\n';
 }

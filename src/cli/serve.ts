@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { buildServer } from '../server/app.js';
 import type { ServerConfig } from '../server/config.js';
 import { ConfigError, loadServerConfig } from '../server/config.js';
+import { serverEnvSettings } from '../server/env-settings.js';
 import { serveExtensions } from '../server/extensions.js';
+import { RulesError } from '../server/rules.js';
 import { StoreError } from '../store/errors.js';
 import { CliError, usageError } from './errors.js';
 
@@ -87,10 +89,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cfg = serverConfigFrom(args);
   let ext;
   try {
+    // The environment-only settings first: the engine ones are otherwise read only when an engine starts.
+    serverEnvSettings();
     // PCAP jobs, test routes (when enabled), live capture and Socket.IO.
     ext = serveExtensions(cfg);
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError('VIGIL_CLI_CONFIG', e.message, 2);
+    if (e instanceof RulesError) throw new CliError('VIGIL_CLI_CONFIG', `rules: ${e.message}`, 2);
     throw e;
   }
   let app;
@@ -134,6 +139,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     // The first signal closes gracefully; a second one (stop() sees closing set) exits at once.
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // SIGHUP reloads the rules, as Suricata's rule reload does; a broken set is refused and logged.
+    process.on('SIGHUP', () => {
+      try {
+        const info = ext.rules.reload();
+        app.log.info({ version: info.version, loaded: info.loaded, skipped: info.skipped }, 'rules reloaded');
+      } catch (e) {
+        app.log.error({ err: (e as Error).message }, 'rule reload refused; the previous rules stay in use');
+      }
+    });
   });
 
   try {

@@ -18,6 +18,11 @@
  * - PCAP_MAX_PACKETS or PCAP_ANALYSIS_TIMEOUT reached: `completed` with summary.truncated = true
  *   and summary.truncated_reason `max_packets` | `timeout` (partial results are still results);
  * - not a capture, unreadable, cancelled, or an internal error: `failed` with `error`.
+ *
+ * A completed analysis also stores finished flows' feature vectors as unlabeled training samples
+ * (source `pcap`; metadata: analysis id, 5-tuple, times, the alert types raised on the flow as a
+ * suggested label), a uniform sample of at most PCAP_TRAINING_SAMPLES flows (default 5000, 0: none),
+ * so analysts can label real traffic (docs/server.md, "Training").
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -33,9 +38,11 @@ import type { EngineConfig } from '../pipeline/config.js';
 import { PacketEngine, detectSpec, protocolCounts } from '../pipeline/engine.js';
 import type { FlowSink } from '../pipeline/sink.js';
 import { TalkerTable } from '../output/talkers.js';
+import { FEATURE_SET_ID, flowSampleMeta } from '../ml/samples.js';
+import { makeRng } from '../ml/split.js';
 import { toStoredAlertInput } from '../store/alert-input.js';
 import type { Repository } from '../store/repository.js';
-import type { PcapAnalysis, PcapStatus, StoredAlertInput } from '../store/types.js';
+import type { PcapAnalysis, PcapStatus, StoredAlertInput, TrainingSampleInput } from '../store/types.js';
 
 /** Defaults: PCAP_MAX_PACKETS 0 = no limit (DESIGN.md), PCAP_ANALYSIS_TIMEOUT 300 s (the original's). */
 export const DEFAULT_MAX_PACKETS = 0;
@@ -44,6 +51,14 @@ export const DEFAULT_TIMEOUT_S = 300;
 const ALERT_CHUNK = 500;
 /** Finished jobs kept in memory for wait(); older ones are in the store only. */
 const KEEP_FINISHED = 1000;
+/** PCAP_TRAINING_SAMPLES default: flows kept per analysis as unlabeled training samples. */
+export const DEFAULT_TRAINING_SAMPLES = 5000;
+/** Training samples written per insertSamples call. */
+const SAMPLE_CHUNK = 500;
+/** Flows whose alert types are remembered for the samples' suggested labels (bounded memory on floods). */
+const ALERT_FLOWS_MAX = 100_000;
+/** Alert types remembered per flow. */
+const ALERT_TYPES_PER_FLOW = 8;
 
 export interface PcapJobConfig {
   /** Jobs running at once (PCAP_JOB_CONCURRENCY, default 1: a job already uses a core). */
@@ -106,6 +121,10 @@ export interface PcapAnalysisSummary {
   progress_write_errors: number;
   /** Bytes of the file read (the whole file unless truncated). */
   input_bytes: number;
+  /** Finished flows stored as unlabeled training samples (PCAP_TRAINING_SAMPLES). */
+  training_samples: number;
+  /** Why storing them failed (the analysis itself still completed), else null. */
+  training_samples_error: string | null;
   size_bytes: number;
   rules: { loaded: number; skipped: number };
 }
@@ -142,10 +161,17 @@ export interface PcapJobQueueOptions extends Partial<PcapJobConfig> {
   repo: Repository;
   /** Engine configuration per job (default: defaultConfig() with the environment applied). */
   engineConfig?: () => EngineConfig;
+  /**
+   * The compiled ruleset a job starts with (the server's, shared and reloadable); default: each
+   * job compiles the configured rule files itself.
+   */
+  rules?: () => LoadedRules;
   /** Sensor name on stored alerts (default: the engine configuration's). */
   sensor?: string;
   /** Minimum ms between progress events and progress writes (default 500). */
   progressIntervalMs?: number;
+  /** PCAP_TRAINING_SAMPLES: finished flows kept as unlabeled training samples (default 5000; 0: none). */
+  trainingSamples?: number;
   /** Wall clock in ms (tests). */
   now?: () => number;
 }
@@ -368,9 +394,10 @@ export class PcapJobQueue extends EventEmitter<PcapJobQueueEvents> {
     const sensor = this.opts.sensor ?? cfg.sensorName;
     let rules: LoadedRules | undefined;
     if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules))
-      rules = loadDetectRules(detectSpec(cfg));
+      rules = this.opts.rules?.() ?? loadDetectRules(detectSpec(cfg));
     const t0 = this.now();
-    const sink = new JobSink(id, sensor, cfg.alerts.dedupWindow);
+    const sampleCap = Math.max(0, Math.floor(this.opts.trainingSamples ?? DEFAULT_TRAINING_SAMPLES));
+    const sink = new JobSink(id, sensor, cfg.alerts.dedupWindow, sampleCap);
     const engine = new PacketEngine(cfg, sink, BATCH_PACKETS, 0, rules);
     const batch = new PacketBatch(BATCH_PACKETS);
     const limit = this.config.maxPackets > 0 ? this.config.maxPackets : Number.POSITIVE_INFINITY;
@@ -438,6 +465,17 @@ export class PcapJobQueue extends EventEmitter<PcapJobQueueEvents> {
     const settle = (engine as unknown as { settle?: () => Promise<void> }).settle;
     if (typeof settle === 'function') await settle.call(engine);
     await flushAlerts(true);
+    let trainingSamples = 0;
+    let trainingSamplesError: string | null = null;
+    if (truncatedReason !== 'cancelled') {
+      try {
+        for (const chunk of sink.trainingSamples(SAMPLE_CHUNK))
+          trainingSamples += (await this.repo.insertSamples(chunk)).length;
+      } catch (e) {
+        // Samples are a by-product: the analysis is still a result.
+        trainingSamplesError = (e as Error).message;
+      }
+    }
     await progress(true);
     const c = engine.counters();
     const wall = (this.now() - t0) / 1000;
@@ -470,6 +508,8 @@ export class PcapJobQueue extends EventEmitter<PcapJobQueueEvents> {
       timeout_s: this.config.timeoutS,
       progress_write_errors: progressWriteErrors,
       input_bytes: reader.position,
+      training_samples: trainingSamples,
+      training_samples_error: trainingSamplesError,
       size_bytes: total,
       rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
     };
@@ -501,10 +541,17 @@ class JobSink implements FlowSink {
   readonly pending: StoredAlertInput[] = [];
   private readonly dedup: AlertDeduplicator;
 
+  /** Reservoir of finished flows (uniform over the capture), and the alert types seen per flow id. */
+  private readonly kept: { features: Float64Array; flowId: number; meta: Record<string, unknown> }[] = [];
+  private featureFlows = 0;
+  private readonly alertTypes = new Map<number, string[]>();
+  private readonly rng = makeRng(1);
+
   constructor(
     private readonly analysisId: string,
     private readonly sensor: string,
     dedupWindowS: number,
+    private readonly sampleCap = 0,
   ) {
     this.dedup = new AlertDeduplicator(dedupWindowS);
   }
@@ -512,6 +559,41 @@ class JobSink implements FlowSink {
   flow(rec: Parameters<FlowSink['flow']>[0]): void {
     this.flows++;
     this.talkers.add(rec);
+    if (this.sampleCap > 0 && rec.features !== null) {
+      // Reservoir sampling (Vitter's R): every finished flow is equally likely to be kept.
+      this.featureFlows++;
+      let slot = this.kept.length;
+      if (slot >= this.sampleCap) {
+        slot = Math.floor(this.rng() * this.featureFlows);
+        if (slot >= this.sampleCap) return;
+      }
+      this.kept[slot] = {
+        // The features are a view into a recycled pool: copy them now.
+        features: Float64Array.from(rec.features),
+        flowId: rec.flowId,
+        meta: { analysis_id: this.analysisId, ...flowSampleMeta(rec) },
+      };
+    }
+  }
+
+  /** The kept flows as unlabeled samples, with the alert types of their flow as a suggested label. */
+  *trainingSamples(chunk: number): Generator<TrainingSampleInput[]> {
+    let out: TrainingSampleInput[] = [];
+    for (const k of this.kept) {
+      const types = this.alertTypes.get(k.flowId) ?? [];
+      out.push({
+        features: k.features,
+        label: null,
+        source: 'pcap',
+        featureSet: FEATURE_SET_ID,
+        metadata: { ...k.meta, alert_types: types, suggested_label: types[0] ?? null },
+      });
+      if (out.length >= chunk) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   app(): void {}
@@ -519,6 +601,12 @@ class JobSink implements FlowSink {
   alert(rec: AlertRecord): void {
     this.alerts++;
     const k = rec.vigilType ?? 'policy';
+    if (this.sampleCap > 0 && rec.flowId > 0) {
+      const t = this.alertTypes.get(rec.flowId);
+      if (t === undefined) {
+        if (this.alertTypes.size < ALERT_FLOWS_MAX) this.alertTypes.set(rec.flowId, [k]);
+      } else if (!t.includes(k) && t.length < ALERT_TYPES_PER_FLOW) t.push(k);
+    }
     this.alertsByType[k] = (this.alertsByType[k] ?? 0) + 1;
     if (this.dedup.add(k, rec.gid, rec.sid, rec.srcIp, rec.dstIp, rec.tsUs).isNew) this.alertsDeduplicated++;
     this.pending.push(toStoredAlertInput(rec, { sensor: this.sensor, analysisId: this.analysisId }));

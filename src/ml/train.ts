@@ -94,7 +94,10 @@ export async function loadData(p: string, o: DataOptions = {}): Promise<LoadedDa
 }
 
 export interface TrainConfig {
+  /** Data path (CSV, directory, captures); with `loaded`, only a description of the data for the record. */
   data: string;
+  /** Data already in memory (the server's training samples): used instead of reading `data`. */
+  loaded?: LoadedData;
   /** Evaluate on this file instead of a hold-out of `data`. */
   testData?: string;
   labelColumn?: string;
@@ -494,13 +497,15 @@ export async function train(cfg: TrainConfig): Promise<TrainResult> {
     throw new MlError('VIGIL_ML_OPTIONS_INVALID', `--test-size must be in [0, 1), got ${cfg.testSize}`);
   const progress = cfg.onProgress;
   const t0 = Date.now();
-  const loaded = await loadData(cfg.data, {
-    labelColumn: cfg.labelColumn,
-    categorical: cfg.categorical,
-    maxRows: cfg.maxRows,
-    workers: cfg.workers,
-    onProgress: progress ? (d, t) => progress('load', t > 0 ? d / t : 1) : undefined,
-  });
+  const loaded =
+    cfg.loaded ??
+    (await loadData(cfg.data, {
+      labelColumn: cfg.labelColumn,
+      categorical: cfg.categorical,
+      maxRows: cfg.maxRows,
+      workers: cfg.workers,
+      onProgress: progress ? (d, t) => progress('load', t > 0 ? d / t : 1) : undefined,
+    }));
   const { ds, encoding, benignClass } = loaded;
   const loadSeconds = (Date.now() - t0) / 1000;
 

@@ -19,6 +19,10 @@ import {
   tlsEvent,
 } from './eve.js';
 import { TalkerTable } from './talkers.js';
+import { FileStore } from './filestore.js';
+import type { FileStoreCounters, FileStoreSpec, StoreResult } from './filestore.js';
+import { httpFileComplete } from './fileinfo.js';
+import type { HttpRecord, SmtpRecord } from '../applayer/app-layer.js';
 import { AlertDeduplicator } from '../alerts/dedup.js';
 import type { TalkerEntry } from './talkers.js';
 
@@ -31,6 +35,8 @@ export interface AnalyzeSinkOptions {
   alert?: AlertEveOptions;
   /** ALERT_DEDUP_WINDOW in seconds: alerts folded as they would be when stored (0 = none). */
   dedupWindow?: number;
+  /** The file store (file-store.enabled), prepared by the caller; absent = off. */
+  fileStore?: FileStoreSpec;
 }
 
 /** `fe80::1` -> `fe80:0000:0000:0000:0000:0000:0000:0001` (Suricata's EVE default). */
@@ -57,6 +63,8 @@ export interface AnalyzeSinkResult {
   /** Alerts by Vigil type (src/alerts/taxonomy.ts). */
   alertsByType: Record<string, number>;
   talkers: TalkerEntry[];
+  /** File store counters (absent when the store is off). */
+  fileStore?: FileStoreCounters;
 }
 
 class AnalyzeSink implements FlowSink {
@@ -67,9 +75,35 @@ class AnalyzeSink implements FlowSink {
   private readonly alertsByType: Record<string, number> = {};
   private readonly talkers = new TalkerTable();
   private eve = '';
+  /** null when file-store is off: one null check per HTTP/SMTP record, nothing else. */
+  private readonly files: FileStore | null;
 
   constructor(private readonly opts: AnalyzeSinkOptions) {
     this.dedup = new AlertDeduplicator(opts.dedupWindow ?? 0);
+    this.files = opts.fileStore !== undefined ? new FileStore(opts.fileStore) : null;
+  }
+
+  /** Store an HTTP response body when wanted (force-filestore or a filestore rule's mark). */
+  private storeHttp(files: FileStore, rec: HttpRecord): StoreResult | undefined {
+    const tx = rec.tx;
+    if (tx.responseBody.length === 0 && tx.responseBodyLength === 0) return undefined;
+    // Bit 2: files travelling to the client (HTTP request bodies are not files yet).
+    if (!files.wants(rec.fileStore, 2)) return undefined;
+    if (!httpFileComplete(tx) || tx.responseBody.length === 0) return files.truncated();
+    return files.store(tx.responseBody);
+  }
+
+  /** Store a mail's attachments when wanted (a mail travels to the server: bit 1). */
+  private storeSmtp(files: FileStore, rec: SmtpRecord): (StoreResult | undefined)[] | undefined {
+    const atts = rec.tx.attachments;
+    if (atts.length === 0 || !files.wants(rec.fileStore, 1)) return undefined;
+    const out: (StoreResult | undefined)[] = [];
+    for (const p of atts) {
+      if (p.size === 0) out.push(undefined);
+      else if (!p.complete || p.truncated || p.data.length !== p.size) out.push(files.truncated());
+      else out.push(files.store(p.data, p.sha256));
+    }
+    return out;
   }
 
   /** One EVE line, with addresses in the configured IPv6 form. */
@@ -88,15 +122,23 @@ class AnalyzeSink implements FlowSink {
   }
 
   app(rec: AppRecord): void {
+    const files = this.files;
+    let httpStore: StoreResult | undefined;
+    let smtpStore: (StoreResult | undefined)[] | undefined;
+    if (files !== null) {
+      if (rec.kind === 'http') httpStore = this.storeHttp(files, rec);
+      else if (rec.kind === 'smtp') smtpStore = this.storeSmtp(files, rec);
+    }
     if (!this.opts.eve) return;
     if (rec.kind === 'http') {
       this.eve += this.line(httpEvent(rec, this.opts.host));
-      const fi = httpFileinfoEvent(rec, this.opts.host);
+      const fi = httpFileinfoEvent(rec, this.opts.host, httpStore);
       if (fi !== null) this.eve += this.line(fi);
     } else if (rec.kind === 'tls') this.eve += this.line(tlsEvent(rec, this.opts.host));
     else if (rec.kind === 'ssh') this.eve += this.line(sshEvent(rec, this.opts.host));
     else if (rec.kind === 'ftp') this.eve += this.line(ftpEvent(rec, this.opts.host));
-    else if (rec.kind === 'smtp') for (const ev of smtpEvents(rec, this.opts.host)) this.eve += this.line(ev);
+    else if (rec.kind === 'smtp')
+      for (const ev of smtpEvents(rec, this.opts.host, smtpStore)) this.eve += this.line(ev);
     else for (const ev of dnsEvents(rec, this.opts.host)) this.eve += this.line(ev);
   }
 
@@ -124,6 +166,7 @@ class AnalyzeSink implements FlowSink {
       alertsDeduplicated: this.alertsDeduplicated,
       alertsByType: this.alertsByType,
       talkers: this.talkers.entries(),
+      ...(this.files !== null ? { fileStore: this.files.counters } : {}),
     };
   }
 }

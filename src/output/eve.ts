@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import type { DnsRecord, FtpRecord, HttpRecord, SmtpRecord, SshRecord, TlsRecord } from '../applayer/app-layer.js';
 import { smtpEveBody, smtpFileinfoObject } from '../applayer/smtp/eve.js';
+import type { SmtpStoreMark } from '../applayer/smtp/eve.js';
+import type { StoreResult } from './filestore.js';
 import { httpFileinfoObject } from './fileinfo.js';
 import { ftpEveObject } from '../applayer/ftp/eve.js';
 import { sshEveObject } from '../applayer/ssh/eve.js';
@@ -109,9 +111,20 @@ function appEventHeader(flow: FlowTuple, tsUs: number, eventType: string, host: 
   };
 }
 
-/** The EVE `fileinfo` event for the file an HTTP response carried, null when it carried none. */
-export function httpFileinfoEvent(rec: HttpRecord, host: string): Record<string, unknown> | null {
-  const fi = httpFileinfoObject(rec.tx);
+/** sids of the `filestore` rules that asked for files of direction `bit` (1 to server, 2 to client). */
+function storeSids(by: readonly { sid: number; bits: number }[] | undefined, bit: number): number[] | undefined {
+  if (by === undefined) return undefined;
+  const out: number[] = [];
+  for (const x of by) if ((x.bits & bit) !== 0) out.push(x.sid);
+  return out;
+}
+
+/**
+ * The EVE `fileinfo` event for the file an HTTP response carried, null when it carried none;
+ * `store`: what the file store did with it.
+ */
+export function httpFileinfoEvent(rec: HttpRecord, host: string, store?: StoreResult): Record<string, unknown> | null {
+  const fi = httpFileinfoObject(rec.tx, store, storeSids(rec.fileStoreRules, 2));
   if (fi === null) return null;
   // Files travel server -> client.
   const t = rec.flow;
@@ -127,16 +140,25 @@ export function httpFileinfoEvent(rec: HttpRecord, host: string): Record<string,
   return ev;
 }
 
-/** The EVE `smtp` event of a finished SMTP transaction, and a `fileinfo` event per attachment. */
-export function smtpEvents(rec: SmtpRecord, host: string): Record<string, unknown>[] {
+/**
+ * The EVE `smtp` event of a finished SMTP transaction, and a `fileinfo` event per attachment;
+ * `stores[k]`: what the file store did with attachment k.
+ */
+export function smtpEvents(
+  rec: SmtpRecord,
+  host: string,
+  stores?: readonly (SmtpStoreMark | undefined)[],
+): Record<string, unknown>[] {
   const ev = appEventHeader(rec.flow, rec.tsUs, 'smtp', host);
   ev['tx_id'] = rec.tx.id;
   Object.assign(ev, smtpEveBody(rec.tx));
   const out = [ev];
-  for (const part of rec.tx.attachments) {
+  const atts = rec.tx.attachments;
+  for (let k = 0; k < atts.length; k++) {
     const f = appEventHeader(rec.flow, rec.tsUs, 'fileinfo', host);
     f['app_proto'] = 'smtp';
-    Object.assign(f, { smtp: ev['smtp'], email: ev['email'], fileinfo: smtpFileinfoObject(rec.tx, part) });
+    const fileinfo = smtpFileinfoObject(rec.tx, atts[k]!, stores?.[k], storeSids(rec.fileStoreRules, 1));
+    Object.assign(f, { smtp: ev['smtp'], email: ev['email'], fileinfo });
     if (f['email'] === undefined) delete f['email'];
     out.push(f);
   }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { HttpTransaction } from '../applayer/http/parser.js';
+import type { StoreResult } from './filestore.js';
 
 /** Leading bytes -> a libmagic-style description (the common file types seen on the wire). */
 const MAGIC: readonly [number[], string][] = [
@@ -53,21 +54,36 @@ export function httpFileName(tx: HttpTransaction): string {
   return q >= 0 ? tx.uri.slice(0, q) : tx.uri;
 }
 
-/** The `fileinfo` object of an HTTP response body, null when the response carried none. */
-export function httpFileinfoObject(tx: HttpTransaction): Record<string, unknown> | null {
+/** Whether the response body is a whole file (all its bytes kept): only those are hashed and stored. */
+export function httpFileComplete(tx: HttpTransaction): boolean {
+  return tx.responseComplete && !tx.responseBodyTruncated;
+}
+
+/**
+ * The `fileinfo` object of an HTTP response body, null when the response carried none. `store`:
+ * what the file store did with it (`stored`, `file_id`), `sids`: the `filestore` rules behind it.
+ */
+export function httpFileinfoObject(
+  tx: HttpTransaction,
+  store?: StoreResult,
+  sids?: readonly number[],
+): Record<string, unknown> | null {
   if (tx.responseBodyLength === 0 && tx.responseBody.length === 0) return null;
   const body = tx.responseBody;
-  const complete = tx.responseComplete && !tx.responseBodyTruncated;
-  const o: Record<string, unknown> = { filename: httpFileName(tx), gaps: false };
+  const complete = httpFileComplete(tx);
+  const o: Record<string, unknown> = { filename: httpFileName(tx) };
+  if (sids !== undefined && sids.length > 0) o['sid'] = sids.slice();
+  o['gaps'] = false;
   const magic = magicOf(body);
   if (magic !== '') o['magic'] = magic;
   o['state'] = complete ? 'CLOSED' : 'TRUNCATED';
   if (complete) {
     o['md5'] = createHash('md5').update(body).digest('hex');
     o['sha1'] = createHash('sha1').update(body).digest('hex');
-    o['sha256'] = createHash('sha256').update(body).digest('hex');
+    o['sha256'] = store?.sha256 ?? createHash('sha256').update(body).digest('hex');
   }
-  o['stored'] = false;
+  o['stored'] = store?.stored === true;
+  if (store?.fileId !== undefined) o['file_id'] = store.fileId;
   o['size'] = complete ? body.length : Math.max(body.length, tx.responseBodyLength);
   o['tx_id'] = tx.id;
   return o;

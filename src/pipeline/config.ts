@@ -76,6 +76,13 @@ export interface EngineConfig {
   indicators: { lists: string[] };
   /** Model stage (src/detect/classify/stage.ts): classifier and anomaly detector on finished flows. */
   ml: MlConfig;
+  /**
+   * File store (Suricata's file-store v2 layout, src/output/filestore.ts): off by default. `dir`
+   * relative = under the EVE file's directory (`vigil analyze --eve`), else the working directory.
+   * `force`: every complete file, else only files of transactions a `filestore` rule matched.
+   * `maxSize`: cap on the directory's content in bytes.
+   */
+  fileStore: { enabled: boolean; dir: string; force: boolean; maxSize: number };
 }
 
 /** Suricata's default flow timeouts (suricata.yaml `flow-timeouts`), in seconds. */
@@ -136,6 +143,7 @@ export function defaultConfig(): EngineConfig {
       secondOpinion: false,
       secondOpinionConfidence: 0.9,
     },
+    fileStore: { enabled: false, dir: 'filestore', force: false, maxSize: 1024 ** 3 },
   };
 }
 
@@ -410,6 +418,23 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'checksum-validation':
       cfg.checksumValidation = parseBool(value) ?? bad('expected yes/no');
       return null;
+    case 'file-store.enabled':
+      cfg.fileStore.enabled = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'file-store.dir':
+      cfg.fileStore.dir = value.trim() === '' ? bad('empty') : value.trim();
+      return null;
+    case 'file-store.force-filestore':
+      cfg.fileStore.force = parseBool(value) ?? bad('expected yes/no');
+      return null;
+    case 'file-store.max-size': {
+      const n = parseSize(value);
+      cfg.fileStore.maxSize = n !== null && n > 0 ? n : bad('expected a size such as 1gb');
+      return null;
+    }
+    case 'file-store.version':
+      // Only the v2 layout (files named by SHA-256) is written.
+      return value.trim() === '2' ? null : `file-store version ${value.trim()} is not supported (v2 layout is used)`;
     default:
       return `unsupported configuration key ignored: ${key}`;
   }
@@ -452,10 +477,18 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     if (w) warnings.push(w);
   };
   walk('', doc);
-  // outputs is a list of `- name: {...}` entries; only eve-log's ipv6-compress matters here.
+  // outputs is a list of `- name: {...}` entries: eve-log's options and file-store.
   const outputs = (doc as { outputs?: unknown } | null)?.outputs;
   if (Array.isArray(outputs)) {
     for (const o of outputs) {
+      const store = (o as Record<string, unknown> | null)?.['file-store'];
+      if (store !== null && typeof store === 'object' && !Array.isArray(store)) {
+        for (const [k, v] of Object.entries(store as Record<string, unknown>)) {
+          if (v === null || typeof v === 'object') continue;
+          const w = applySetting(cfg, `file-store.${k}`, String(v));
+          if (w) warnings.push(w);
+        }
+      }
       const eve = (o as Record<string, unknown> | null)?.['eve-log'] as Record<string, unknown> | undefined;
       if (eve === undefined || eve === null) continue;
       const set = (k: string, v: unknown): void => {

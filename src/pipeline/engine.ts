@@ -52,11 +52,18 @@ export class PacketEngine {
   readonly flows: FlowTable;
   private readonly stream: StreamReassembler | null = null;
   private readonly app: AppLayer | null = null;
-  private readonly detector: Detector | null = null;
+  private detector: Detector | null = null;
+  private cfg: EngineConfig;
+  /** Gate + sink: where every alert goes. */
+  private readonly deliver: (a: AlertRecord) => void;
   private readonly behavior: BehaviorEngine | null = null;
   private readonly indicators: IndicatorMatcher | null = null;
   /** Classifier and anomaly detector on finished flows (null: ML off or no model). */
-  private readonly ml: ModelStage | null = null;
+  private ml: ModelStage | null = null;
+  /** Model stages replaced in place whose asynchronous scoring may still be in flight. */
+  private readonly retiredMl: ModelStage[] = [];
+  /** Counts of replaced model stages, so the totals never go back. */
+  private readonly mlRetired = { scored: 0, limited: 0 };
   /** Whitelist and taxonomy for every alert before the sink. */
   private readonly gate: AlertGate;
   /** 1-based capture number of the packet being processed (exact with one worker). */
@@ -65,10 +72,10 @@ export class PacketEngine {
    * Rules with ml.* keywords (`gid:sid` -> conditions) and, with ml.second-opinion, every signature
    * rule: their alerts wait in `deferred` (by flow id) for the flow's model verdict.
    */
-  private readonly mlRules: Map<string, MlCheck> | null = null;
-  private readonly secondOpinionAll: boolean = false;
-  private readonly secondOpinionConfidence: number = 0.9;
-  private readonly deferred = new Map<number, AlertRecord[]>();
+  private mlRules: Map<string, MlCheck> | null = null;
+  private secondOpinionAll = false;
+  private secondOpinionConfidence = 0.9;
+  private readonly deferred = new Map<number, { a: AlertRecord; c: MlCheck }[]>();
   /** Deferred rule alerts: raised after the verdict, dropped (conditions false, no verdict), lowered. */
   private readonly mlRuleCounts = { deferred: 0, raised: 0, dropped: 0, lowered: 0 };
   private readonly dec: DecodedBatch;
@@ -159,52 +166,102 @@ export class PacketEngine {
       this.indicators = new IndicatorMatcher(lists, this.flows.slotCapacity, onAlert);
     }
     // The models score flow features; like every detector they are off with --no-detect.
-    if (cfg.appLayer && cfg.ml.enabled) {
-      const setup = loadModelSetup(cfg.ml);
-      if (setup !== null) {
-        const stage = new ModelStage(setup.options, onAlert);
-        if (stage.active) this.ml = stage;
-      }
+    if (cfg.appLayer && cfg.ml.enabled) this.ml = modelStage(cfg, onAlert);
+    this.cfg = cfg;
+    this.deliver = onAlert;
+    this.secondOpinionAll = cfg.ml.enabled && cfg.ml.secondOpinion;
+    this.secondOpinionConfidence = cfg.ml.secondOpinionConfidence;
+    if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules))
+      this.installRules(rules ?? loadDetectRules(detectSpec(cfg)));
+  }
+
+  /**
+   * Replace the ruleset (rule reload): a new detector over `loaded`, used from the next packet on.
+   * Call between batches. Per-flow rule state (flowbits, flowints, thresholds) starts afresh, as
+   * after a Suricata reload; flows, streams and parsers carry on. Needs the app layer (no-op without).
+   */
+  swapRules(loaded: LoadedRules): void {
+    if (!this.cfg.appLayer) return;
+    this.installRules(loaded);
+  }
+
+  /**
+   * Take a new configuration without ending flows when it differs from the current one only in
+   * its rules (`detect`) and models (`ml`): the rule reload and model activation of a live sensor.
+   * Returns false (nothing changed) when anything else differs; throws, leaving the engine as it
+   * was, when the new rules or models do not load. `rules`: an already compiled ruleset.
+   */
+  reconfigureInPlace(next: EngineConfig, rules?: LoadedRules): boolean {
+    const strip = (c: EngineConfig): string => JSON.stringify({ ...c, detect: null, ml: null });
+    if (!this.cfg.appLayer || strip(next) !== strip(this.cfg)) return false;
+    // Load everything first: a failure leaves the running detector and models in place.
+    const stage = next.ml.enabled ? modelStage(next, this.deliver) : null;
+    const loaded =
+      next.detect.ruleFiles.length > 0 || next.detect.builtinRules
+        ? (rules ?? loadDetectRules(detectSpec(next)))
+        : { rules: [], skipped: [], classifications: {}, thresholdErrors: [], reputationErrors: [] };
+    const old = this.ml;
+    if (old !== null) {
+      // Flows already ended are scored by the model they ended under.
+      old.flush();
+      this.mlRetired.scored += old.scored;
+      this.mlRetired.limited += old.limited;
+      if (old.pendingAsync) this.retiredMl.push(old);
     }
-    if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
-      const loaded = rules ?? loadDetectRules(detectSpec(cfg));
-      const withMl = loaded.rules.filter((r) => r.ml !== null);
-      if (withMl.length > 0) this.mlRules = new Map(withMl.map((r) => [`${r.gid}:${r.sid}`, r.ml!]));
-      this.secondOpinionAll = cfg.ml.enabled && cfg.ml.secondOpinion;
-      this.secondOpinionConfidence = cfg.ml.secondOpinionConfidence;
-      if (this.ml !== null && (this.mlRules !== null || this.secondOpinionAll))
-        this.ml.setVerdictSink(this.verdictSink());
-      if (loaded.rules.length > 0) {
-        const flows = this.flows;
-        const app = this.app;
-        // Per-direction protocols and detection completion (app-layer-protocol modes, PD-only rules).
-        const appDir = {
-          appProtoDirOf: (slot: number, dir: number): string => (app === null ? '' : app.protoDirOf(slot, dir)),
-          detectDoneOf: (slot: number): number => (app === null ? 0 : app.detectDoneNow(slot)),
-        };
-        this.detector = new Detector(loaded.rules, {
-          ...appDir,
-          appProtoOf: (slot) => (app === null ? '' : app.protoOf(slot)),
-          flowIdOf: (slot) => flows.flowIdOf(slot),
-          countersOf: (slot) => flows.countersOf(slot),
-          slotCapacity: flows.slotCapacity,
-          markAlerted: (slot) => flows.markAlerted(slot),
-          onAlert: this.mlRules !== null || this.secondOpinionAll ? (a) => this.ruleAlert(a, onAlert) : onAlert,
-          packetAlertMax: cfg.detect.packetAlertMax,
-          exhaustive: cfg.detect.exhaustive,
-          capture: {
-            packet: cfg.eve.alertPacket || cfg.eve.ethernet,
-            payload: cfg.eve.alertPayload || cfg.eve.alertPayloadPrintable,
-          },
-        });
-      }
+    this.ml = stage;
+    this.cfg = next;
+    this.secondOpinionAll = next.ml.enabled && next.ml.secondOpinion;
+    this.secondOpinionConfidence = next.ml.secondOpinionConfidence;
+    this.installRules(loaded);
+    // Alerts waiting for a verdict the new stage will not give (flows scored by the old one are
+    // already settled; the rest wait for their flow's end as before, unless no model is left).
+    if (this.ml === null) this.resolveAllDeferred();
+    return true;
+  }
+
+  private installRules(loaded: LoadedRules): void {
+    const cfg = this.cfg;
+    const onAlert = this.deliver;
+    const withMl = loaded.rules.filter((r) => r.ml !== null);
+    this.mlRules = withMl.length > 0 ? new Map(withMl.map((r) => [`${r.gid}:${r.sid}`, r.ml!])) : null;
+    if (this.ml !== null)
+      this.ml.setVerdictSink(this.mlRules !== null || this.secondOpinionAll ? this.verdictSink() : null);
+    if (loaded.rules.length === 0) {
+      this.detector = null;
+      return;
     }
+    const flows = this.flows;
+    const app = this.app;
+    // Per-direction protocols and detection completion (app-layer-protocol modes, PD-only rules).
+    const appDir = {
+      appProtoDirOf: (slot: number, dir: number): string => (app === null ? '' : app.protoDirOf(slot, dir)),
+      detectDoneOf: (slot: number): number => (app === null ? 0 : app.detectDoneNow(slot)),
+    };
+    this.detector = new Detector(loaded.rules, {
+      ...appDir,
+      appProtoOf: (slot) => (app === null ? '' : app.protoOf(slot)),
+      flowIdOf: (slot) => flows.flowIdOf(slot),
+      countersOf: (slot) => flows.countersOf(slot),
+      slotCapacity: flows.slotCapacity,
+      markAlerted: (slot) => flows.markAlerted(slot),
+      onAlert: this.mlRules !== null || this.secondOpinionAll ? (a) => this.ruleAlert(a, onAlert) : onAlert,
+      packetAlertMax: cfg.detect.packetAlertMax,
+      exhaustive: cfg.detect.exhaustive,
+      capture: {
+        packet: cfg.eve.alertPacket || cfg.eve.ethernet,
+        payload: cfg.eve.alertPayload || cfg.eve.alertPayloadPrintable,
+      },
+    });
   }
 
   /** Decode and track one batch. */
   process(pkts: PacketBatch): void {
     const n = pkts.count;
     if (n === 0) return;
+    // A larger batch would be decoded only in part, silently: refuse it (callers size batches to
+    // the engine's capacity; the live sensor counts this as a batch error and carries on).
+    if (n > this.dec.capacity)
+      throw new Error(`a batch of ${n} packets exceeds the engine's batch capacity (${this.dec.capacity})`);
     this.decoder.decode(pkts, this.dec);
     this.flows.process(pkts, this.dec);
     if (this.behavior !== null) this.behavior.packets(pkts, this.dec);
@@ -301,6 +358,7 @@ export class PacketEngine {
   /** Wait for asynchronous model scoring (ONNX) still in flight; call after finish(). */
   async settle(): Promise<void> {
     if (this.ml !== null) await this.ml.settle();
+    await Promise.all(this.retiredMl.splice(0).map((m) => m.settle()));
     this.resolveAllDeferred();
   }
 
@@ -343,7 +401,8 @@ export class PacketEngine {
       else deliver(a);
       return;
     }
-    list.push(a);
+    // The check travels with the alert: a rule reload may drop its rule before the verdict.
+    list.push({ a, c });
     this.mlRuleCounts.deferred++;
   }
 
@@ -354,7 +413,7 @@ export class PacketEngine {
         const list = this.deferred.get(flowId);
         if (list === undefined) return;
         this.deferred.delete(flowId);
-        for (const a of list) this.settleAlert(a, { cls, type, confidence, benign, anomalyScore });
+        for (const d of list) this.settleAlert(d.a, d.c, { cls, type, confidence, benign, anomalyScore });
       },
     };
   }
@@ -364,15 +423,14 @@ export class PacketEngine {
     const list = this.deferred.get(flowId);
     if (list === undefined) return;
     this.deferred.delete(flowId);
-    for (const a of list) this.settleAlert(a, null);
+    for (const d of list) this.settleAlert(d.a, d.c, null);
   }
 
   private resolveAllDeferred(): void {
     for (const id of [...this.deferred.keys()]) this.resolveDeferred(id);
   }
 
-  private settleAlert(a: AlertRecord, v: Verdict | null): void {
-    const c = this.checkOf(a)!;
+  private settleAlert(a: AlertRecord, c: MlCheck, v: Verdict | null): void {
     if (v === null) {
       if (c.cls !== null || c.confidence !== null || c.anomaly !== null) this.mlRuleCounts.dropped++;
       else this.deliverRuleAlert(a, null, false);
@@ -420,9 +478,11 @@ export class PacketEngine {
 
   private mlCounters(): Record<string, number> {
     const out: Record<string, number> = {};
+    if (this.ml !== null || this.mlRetired.scored > 0) {
+      out['flows_scored'] = this.mlRetired.scored + (this.ml?.scored ?? 0);
+      out['alerts_limited'] = this.mlRetired.limited + (this.ml?.limited ?? 0);
+    }
     if (this.ml !== null) {
-      out['flows_scored'] = this.ml.scored;
-      out['alerts_limited'] = this.ml.limited;
       const sh = this.ml.shadow;
       if (sh !== null) {
         out['shadow_flows_scored'] = sh.flows;
@@ -467,6 +527,14 @@ export class PacketEngine {
       lastTsUs: this.lastTsUs,
     };
   }
+}
+
+/** The model stage of a configuration, or null when no model is configured. Throws ModelError. */
+function modelStage(cfg: EngineConfig, onAlert: (a: AlertRecord) => void): ModelStage | null {
+  const setup = loadModelSetup(cfg.ml);
+  if (setup === null) return null;
+  const stage = new ModelStage(setup.options, onAlert);
+  return stage.active ? stage : null;
 }
 
 interface Verdict {

@@ -30,6 +30,7 @@ import { authRoutes } from './routes/auth.js';
 import { systemRoutes } from './routes/system.js';
 import { statsRoutes } from './routes/stats.js';
 import { userRoutes } from './routes/users.js';
+import { addTokenCleanup } from './token-cleanup.js';
 
 export interface BuildOptions {
   config: ServerConfig;
@@ -180,6 +181,8 @@ export async function buildServer(options: BuildOptions): Promise<FastifyInstanc
     guardRoutes(app, cfg, routeLimits);
     if (cfg.rateLimit.enabled) addRateLimit(app, cfg, routeLimits);
     addAuthentication(app, repo);
+    // Expired login sessions: deleted when ready, then hourly.
+    addTokenCleanup(app, repo);
 
     for (const r of ROUTES) await app.register(r);
     for (const ext of extensions) if (ext.routes !== undefined) await app.register(ext.routes);

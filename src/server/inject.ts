@@ -12,11 +12,13 @@
 import net from 'node:net';
 import { LINKTYPE, PacketBatch } from '../capture/batch.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
+import type { FlowRecord } from '../flow/table.js';
 import { loadDetectRules } from '../detect/engine/load.js';
 import type { LoadedRules } from '../detect/engine/load.js';
 import { defaultConfig } from '../pipeline/config.js';
 import type { EngineConfig } from '../pipeline/config.js';
 import { PacketEngine, detectSpec } from '../pipeline/engine.js';
+import type { EngineCounters } from '../pipeline/engine.js';
 import type { FlowSink } from '../pipeline/sink.js';
 import { badRequest } from './errors.js';
 
@@ -78,13 +80,13 @@ function decodeBytes(text: string, encoding: 'hex' | 'base64' | undefined, what:
 }
 
 /** The frames of a request, validated (throws a 400 ApiError with the reason). */
-export function framesOf(req: InjectRequest): InjectFrames {
+export function framesOf(req: InjectRequest, maxPackets = MAX_INJECT_PACKETS): InjectFrames {
   const raw = req.packets ?? (req.packet !== undefined ? [req.packet] : []);
   const given = (raw.length > 0 ? 1 : 0) + (req.fields !== undefined ? 1 : 0);
   if (given !== 1) throw badRequest('give exactly one of packet, packets or fields');
   if (req.fields !== undefined)
     return { frames: framesFromFields(req.fields), linkType: LINKTYPE.ETHERNET, midstream: false };
-  if (raw.length > MAX_INJECT_PACKETS) throw badRequest(`at most ${MAX_INJECT_PACKETS} packets per request`);
+  if (raw.length > maxPackets) throw badRequest(`at most ${maxPackets} packets per request`);
   const frames = raw.map((p, i) => {
     const b = decodeBytes(p, req.encoding, raw.length === 1 ? 'packet' : `packets[${i}]`);
     if (b.length === 0) throw badRequest('a packet is empty');
@@ -278,37 +280,49 @@ export interface InjectResult {
   packets: number;
   alerts: AlertRecord[];
   decoder_events: Record<string, number>;
+  /** The engine's counters (protocols, flows, ...). */
+  counters: EngineCounters;
 }
 
-/** Run frames through an engine with the built-in rules; the alerts it raised (flows ended). */
-export function runInjection(input: InjectFrames, nowUs: number): InjectResult {
-  const cfg = injectConfig(input.midstream);
-  // The built-in rules are parsed once per process; every request shares them (read-only).
-  builtin ??= { rules: loadDetectRules(detectSpec(cfg)) };
-  const alerts: AlertRecord[] = [];
-  const sink: FlowSink = {
-    flow: () => undefined,
-    app: () => undefined,
-    alert: (a) => void alerts.push(a),
-    drain: () => null,
-    finish: () => null,
-  };
-  const engine = new PacketEngine(cfg, sink, input.frames.length, 0, builtin.rules);
+export interface InjectRunOptions {
+  /** Each finished flow, in end order (its `features` view is valid during the call only). */
+  onFlow?: (rec: FlowRecord) => void;
+}
+
+/** The frames as one packet batch, 1 ms apart from `nowUs`, so ordering-sensitive state (TCP, timeouts) sees a plausible sequence. */
+export function injectionBatch(input: InjectFrames, nowUs: number): PacketBatch {
   const batch = new PacketBatch(input.frames.length, Buffer.concat(input.frames));
   let off = 0;
   input.frames.forEach((f, i) => {
     batch.off[i] = off;
     batch.capLen[i] = f.length;
     batch.origLen[i] = f.length;
-    // 1 ms apart, so ordering-sensitive state (TCP, timeouts) sees a plausible sequence.
     batch.tsUs[i] = nowUs + i * 1000;
     batch.linkType[i] = input.linkType;
     batch.ifIndex[i] = 0;
     off += f.length;
   });
   batch.count = input.frames.length;
-  engine.process(batch);
+  return batch;
+}
+
+/** Run frames through an engine with the built-in rules; the alerts it raised (flows ended). */
+export function runInjection(input: InjectFrames, nowUs: number, opts: InjectRunOptions = {}): InjectResult {
+  const cfg = injectConfig(input.midstream);
+  // The built-in rules are parsed once per process; every request shares them (read-only).
+  builtin ??= { rules: loadDetectRules(detectSpec(cfg)) };
+  const alerts: AlertRecord[] = [];
+  const onFlow = opts.onFlow;
+  const sink: FlowSink = {
+    flow: onFlow === undefined ? () => undefined : (rec) => onFlow(rec),
+    app: () => undefined,
+    alert: (a) => void alerts.push(a),
+    drain: () => null,
+    finish: () => null,
+  };
+  const engine = new PacketEngine(cfg, sink, input.frames.length, 0, builtin.rules);
+  engine.process(injectionBatch(input, nowUs));
   engine.finish();
   const c = engine.counters();
-  return { packets: c.packets, alerts, decoder_events: c.decoderEvents };
+  return { packets: c.packets, alerts, decoder_events: c.decoderEvents, counters: c };
 }

@@ -9,6 +9,10 @@
  * Off by default, as Suricata captures only when told which interface to watch: capturing `any`
  * (management traffic included) with raised privileges is not something to do unasked. When off,
  * a one-time probe (`tcpdump -d`) tells /api/health whether turning it on would work.
+ *
+ * The sensor runs in a worker thread (src/pipeline/live-thread.ts) unless `inline` is set: a flood
+ * keeps that thread busy, not the API's. When the active models change (ServerModels 'change'),
+ * the sensor swaps in an engine built from the new configuration while capture goes on.
  */
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -18,9 +22,12 @@ import type { AlertRecord } from '../detect/engine/detector.js';
 import { applyEnv, defaultConfig } from '../pipeline/config.js';
 import type { EngineConfig } from '../pipeline/config.js';
 import { startLiveSensor } from '../pipeline/live-sensor.js';
-import type { LiveSensor, LiveSensorStats } from '../pipeline/live-sensor.js';
+import type { LiveSensorHandle, LiveSensorOptions, LiveSensorStats } from '../pipeline/live-sensor.js';
+import { startLiveSensorThread } from '../pipeline/live-thread.js';
+import type { LiveSensorThread } from '../pipeline/live-thread.js';
 import { toStoredAlertInput } from '../store/alert-input.js';
 import { BatchWriter } from '../store/batch-writer.js';
+import type { FlowRecord } from '../flow/table.js';
 import type { Repository } from '../store/repository.js';
 import { nowUs } from '../store/time.js';
 import type { AlertInsertResult, StoredAlertInput, TrafficStatInput } from '../store/types.js';
@@ -45,6 +52,14 @@ export interface LiveExtensionOptions {
   trafficFlushMs?: number;
   /** Probe the capture when disabled (default true; tests turn it off). */
   probe?: boolean;
+  /** Run the sensor on the main thread instead of a worker thread (tests, the bench's comparison). */
+  inline?: boolean;
+  /** Tests: another worker entry (a wrapper around src/pipeline/live-worker.js). */
+  workerUrl?: URL;
+  /** The server's models (ServerModels): on 'change' the running sensor takes the new configuration. */
+  models?: { on(event: 'change', fn: () => void): unknown; off(event: 'change', fn: () => void): unknown };
+  /** Finished flows wanted on this thread (live samples, the anomaly baseline), and which ones. */
+  flows?: { onFlow: (f: FlowRecord) => void; sample: () => { first: number; rate: number } | null };
 }
 
 interface Totals {
@@ -105,14 +120,20 @@ export function trafficDelta(prev: Totals, cur: Totals, tsUs: number, sensor: st
 export interface LiveExtension extends ServerExtension {
   /** For buildServer's captureStatus option. */
   status(): CaptureStatus;
-  sensor(): LiveSensor | null;
+  /** The running sensor: a LiveSensorThread unless `inline`. */
+  sensor(): LiveSensorHandle | null;
+  /** Settles once the reconfiguration after the latest model change is done (tests). */
+  reconfigured(): Promise<void>;
   /** Write pending alerts and traffic counters now (tests, shutdown). */
   flush(): Promise<void>;
 }
 
 export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension {
   const hub = opts.hub;
-  let sensor: LiveSensor | null = null;
+  let sensor: LiveSensorHandle | null = null;
+  /** The latest reconfiguration (model change); close() waits for it. */
+  let reconfiguring: Promise<void> = Promise.resolve();
+  let onModelChange: (() => void) | null = null;
   let writer: BatchWriter<StoredAlertInput, AlertInsertResult[]> | null = null;
   let repo: Repository | null = null;
   let sensorName = 'vigil';
@@ -180,6 +201,7 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
         flows_total: s.engine.flows_total,
         alerts: s.engine.alerts,
         engine_errors: s.engine.errors,
+        worker_crashes: (sensor as Partial<LiveSensorThread>).crashes ?? 0,
         alerts_written: writer?.written ?? 0,
         alerts_dropped: writer?.dropped ?? 0,
         alert_write_errors: writer?.errors ?? 0,
@@ -206,6 +228,7 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
     name: 'live-capture',
     status,
     sensor: () => sensor,
+    reconfigured: () => reconfiguring,
     async flush() {
       await writer?.flush();
       await flushTraffic();
@@ -239,30 +262,59 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
         onError: (e) => app.log.error({ err: e }, 'storing live alerts failed'),
       });
       const w = writer;
+      const sensorOpts: LiveSensorOptions = {
+        interface: opts.interface,
+        filter: params.filter,
+        params: {
+          snaplen: params.snaplen,
+          bufferKiB: params.bufferKiB,
+          immediate: params.immediate,
+          tcpdumpPath: params.tcpdumpPath,
+        },
+        retry,
+        engineConfig: engineCfg,
+        onAlert: (a: AlertRecord) => w.push(toStoredAlertInput(a, { sensor: sensorName })),
+        ...flowOptions(opts.flows),
+        ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+        ...(opts.opener !== undefined ? { opener: opts.opener } : {}),
+        onStats: (s) => {
+          if (s.capture.state !== 'running' && s.capture.reason !== null)
+            app.log.warn({ state: s.capture.state, reason: s.capture.reason, message: s.capture.message }, 'capture');
+        },
+      };
       try {
-        sensor = startLiveSensor({
-          interface: opts.interface,
-          filter: params.filter,
-          params: {
-            snaplen: params.snaplen,
-            bufferKiB: params.bufferKiB,
-            immediate: params.immediate,
-            tcpdumpPath: params.tcpdumpPath,
-          },
-          retry,
-          engineConfig: engineCfg,
-          onAlert: (a: AlertRecord) => w.push(toStoredAlertInput(a, { sensor: sensorName })),
-          ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
-          ...(opts.opener !== undefined ? { opener: opts.opener } : {}),
-          onStats: (s) => {
-            if (s.capture.state !== 'running' && s.capture.reason !== null)
-              app.log.warn({ state: s.capture.state, reason: s.capture.reason, message: s.capture.message }, 'capture');
-          },
-        });
+        sensor =
+          opts.inline === true
+            ? startLiveSensor(sensorOpts)
+            : startLiveSensorThread({
+                ...sensorOpts,
+                ...(opts.workerUrl !== undefined ? { workerUrl: opts.workerUrl } : {}),
+              });
       } catch (e) {
         startError = `live capture could not start: ${e instanceof Error ? e.message : String(e)}`;
         app.log.error({ reason: startError }, 'live capture not started');
         return;
+      }
+      if (opts.models !== undefined) {
+        const s = sensor;
+        const cfgOf = opts.engineConfig ?? ((): EngineConfig => defaultLiveEngineConfig(opts.env ?? process.env));
+        onModelChange = () => {
+          // Serialised: each change applies after the previous one; a configuration that does
+          // not load leaves the running engine in place.
+          reconfiguring = reconfiguring.then(async () => {
+            if (stopped) return;
+            try {
+              await s.reconfigure(cfgOf());
+              app.log.info('live capture: engine reconfigured (new models or rules)');
+            } catch (e) {
+              app.log.error(
+                { err: e },
+                'live capture: the new configuration does not load; the previous one stays in use',
+              );
+            }
+          });
+        };
+        opts.models.on('change', onModelChange);
       }
       hub.setTrafficSource(snapshot);
       flushTimer = setInterval(() => void flushTraffic(), opts.trafficFlushMs ?? TRAFFIC_FLUSH_MS);
@@ -273,6 +325,8 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
       if (stopped) return;
       stopped = true;
       if (flushTimer !== null) clearInterval(flushTimer);
+      if (onModelChange !== null) opts.models?.off('change', onModelChange);
+      await reconfiguring;
       hub.setTrafficSource(null);
       // Stopping ends every flow: their alerts arrive before the writer's last flush.
       await sensor?.stop();
@@ -280,6 +334,13 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
       await flushTraffic();
     },
   };
+}
+
+/** The sensor options that deliver flows to `flows.onFlow`, when it wants any now. */
+function flowOptions(flows: LiveExtensionOptions['flows']): Pick<LiveSensorOptions, 'onFlow' | 'flowSample'> {
+  const sample = flows?.sample() ?? null;
+  if (flows === undefined || sample === null) return {};
+  return { onFlow: flows.onFlow, flowSample: sample };
 }
 
 /** `vigil analyze`'s engine defaults with the original's variables (WHITELIST_IPS, ...) applied. */

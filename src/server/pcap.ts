@@ -31,7 +31,9 @@ export interface PcapExtensionOptions {
   /** PCAP_JOB_CONCURRENCY (default 1). */
   concurrency?: number;
   /** Passed to the queue (tests: faster progress events, an engine configuration). */
-  queueOptions?: Partial<Pick<PcapJobQueueOptions, 'progressIntervalMs' | 'engineConfig' | 'sensor'>>;
+  queueOptions?: Partial<
+    Pick<PcapJobQueueOptions, 'progressIntervalMs' | 'engineConfig' | 'rules' | 'sensor' | 'trainingSamples'>
+  >;
 }
 
 /** Analyses the stats route aggregates over (the most recent completed ones): bounded work. */

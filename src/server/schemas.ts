@@ -48,6 +48,8 @@ export const alertFilterProps = {
   destination_ip: { type: 'string', maxLength: 64 },
   ip: { type: 'string', maxLength: 64, description: 'Either side' },
   sensor: { type: 'string', maxLength: 256 },
+  // The pattern of the PCAP routes' ids (src/server/pcap.ts): a UUID in practice.
+  analysis_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Alerts of one PCAP analysis' },
   start_date: { type: 'string', maxLength: 40, description: 'ISO 8601 date or date-time (inclusive)' },
   end_date: { type: 'string', maxLength: 40, description: 'ISO 8601 date or date-time (inclusive)' },
 } as const;
@@ -62,6 +64,7 @@ export interface AlertFilterQuery {
   destination_ip?: string;
   ip?: string;
   sensor?: string;
+  analysis_id?: string;
   start_date?: string;
   end_date?: string;
 }
@@ -145,6 +148,7 @@ export function alertFilterOf(q: AlertFilterQuery): AlertFilter {
   if (q.destination_ip !== undefined) f.destinationIp = checkIp(q.destination_ip, 'destination_ip');
   if (q.ip !== undefined) f.ip = checkIp(q.ip, 'ip');
   if (q.sensor !== undefined) f.sensor = q.sensor;
+  if (q.analysis_id !== undefined) f.analysisId = q.analysis_id;
   const range = rangeOf(q.start_date, q.end_date);
   if (range.fromUs !== undefined) f.fromUs = range.fromUs;
   if (range.toUs !== undefined) f.toUs = range.toUs;

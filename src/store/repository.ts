@@ -132,6 +132,11 @@ export interface Repository {
   listApiTokens(userId: number, kind?: ApiToken['kind']): Promise<ApiToken[]>;
   revokeApiToken(id: number): Promise<boolean>;
   touchApiToken(id: number, nowUs?: number): Promise<void>;
+  /**
+   * Delete the login sessions expired at nowUs (revoked ones too, once expired: every session has
+   * an expiry); returns how many. API keys stay, expired or not, until an admin deletes them.
+   */
+  deleteExpiredTokens(nowUs?: number): Promise<number>;
 
   // ---- audit log
   appendActivity(input: UserActivityInput): Promise<UserActivity>;

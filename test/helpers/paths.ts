@@ -24,9 +24,30 @@ export const FIXTURES_DIR = path.join(REPO_ROOT, 'test', 'fixtures');
 /** The built CLI entry. */
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
-/** A fresh temporary directory (tests never write into the repository or ../shared). */
+/** Directories made by tempDir in this process, removed when it exits. */
+const madeDirs: string[] = [];
+
+/**
+ * A fresh temporary directory (tests never write into the repository or ../shared). It is removed
+ * when the test process exits (node --test runs each file in its own process), so a test that
+ * keeps its output for inspection or fails half-way leaves nothing in /tmp.
+ */
 export function tempDir(prefix = 'vigil-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (madeDirs.push(dir) === 1) process.on('exit', removeTempDirs);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  // 'exit' handlers must be synchronous; force: a test may have removed its directory already.
+  for (const d of madeDirs.splice(0)) {
+    try {
+      fs.rmSync(d, { recursive: true, force: true });
+    } catch (e) {
+      // E.g. a directory a test made read-only: say so, as nothing else can be done at exit.
+      process.stderr.write(`could not remove ${d}: ${(e as Error).message}\n`);
+    }
+  }
 }
 
 /** Every file under `dir` (recursively) whose name matches `re`, sorted. */

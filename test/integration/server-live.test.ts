@@ -70,11 +70,19 @@ async function healthUntil(app: FastifyInstance, pred: (h: Health) => boolean): 
   throw new Error(`health never matched: ${JSON.stringify(h)}`);
 }
 
-test('captured packets: alerts stored and broadcast, traffic rows, kernel drops in health', async () => {
+test('captured packets (worker thread): alerts stored and broadcast, traffic rows, kernel drops in health', () =>
+  capturedPackets(false));
+test('captured packets (inline): the same with the sensor on the main thread', () => capturedPackets(true));
+
+async function capturedPackets(inline: boolean): Promise<void> {
   const sessions: { h: SessionHandlers; stopped: boolean }[] = [];
+  let onOpen: () => void = () => undefined;
+  // In a worker the session opens once the worker has loaded its engine; inline, at once.
+  const opened = new Promise<void>((r) => (onOpen = r));
   const opener: SessionOpener = (_p, h) => {
     const s = { h, stopped: false };
     sessions.push(s);
+    onOpen();
     return {
       requestCounters: () => undefined,
       stop: () => {
@@ -85,9 +93,10 @@ test('captured packets: alerts stored and broadcast, traffic rows, kernel drops 
   };
   const { app, repo, ext, base } = await serve(
     { enabled: true, interface: 'eth-test' },
-    { settings: { broadcastIntervalS: 0.1 }, live: { opener, statsIntervalMs: 0, trafficFlushMs: 3_600_000 } },
+    { settings: { broadcastIntervalS: 0.1 }, live: { opener, inline, statsIntervalMs: 0, trafficFlushMs: 3_600_000 } },
   );
   try {
+    await opened;
     assert.equal(sessions.length, 1, 'capture starts with the server');
     const h = sessions[0]!.h;
     h.onListening({ linkType: 'EN10MB' });
@@ -176,7 +185,7 @@ test('captured packets: alerts stored and broadcast, traffic rows, kernel drops 
     await repo.close();
   }
   assert.equal(sessions[0]!.stopped, true, 'shutdown stops the capture');
-});
+}
 
 test('capture enabled but the capture tool is missing: the server runs and health says why', async () => {
   const { app, repo } = await serve(

@@ -802,6 +802,140 @@ export function serverSuite(backend: ServerBackend): void {
     });
   });
 
+  describe(`API on ${backend.name}: alert filters and session cleanup`, () => {
+    test('GET /api/alerts: analysis_id and the other filters, paging and sorting', async () => {
+      const repo = await backend.newRepository();
+      try {
+        const a = await repo.createPcapAnalysis({ filename: 'a.pcap' });
+        const b = await repo.createPcapAnalysis({ filename: 'b.pcap' });
+        const M = 60 * S;
+        const rows = [
+          { type: 'port_scan', severity: 'low', sourceIp: '10.0.0.1', analysisId: null },
+          { type: 'xss', severity: 'medium', sourceIp: '10.0.0.2', analysisId: null },
+          { type: 'sql_injection', severity: 'high', sourceIp: '10.0.0.1', analysisId: null },
+          { type: 'dos', severity: 'critical', sourceIp: '10.0.0.3', analysisId: null },
+          { type: 'port_scan', severity: 'high', sourceIp: '10.0.0.4', analysisId: a.id },
+          { type: 'xss', severity: 'low', sourceIp: '10.0.0.4', analysisId: a.id },
+          { type: 'dos', severity: 'critical', sourceIp: '10.0.0.5', analysisId: a.id },
+          { type: 'port_scan', severity: 'medium', sourceIp: '10.0.0.1', analysisId: b.id },
+        ] as const;
+        const res = await repo.insertAlerts(rows.map((r, i) => alertInput({ ...r, tsUs: T0 + i * M })));
+        const ids = res.map((r) => r.id);
+        await repo.resolveAlerts({ ids: [ids[1]!, ids[6]!] });
+        const all = rows.map((r, i) => ({ ...r, i, id: ids[i]!, resolved: i === 1 || i === 6 }));
+        const c = client(await buildServer({ config: testConfig(), repo, logger: false }));
+        try {
+          const token = await c.login('admin', ADMIN_PASSWORD);
+          const get = async (q: string) => {
+            const r = await c.call('GET', `/api/alerts?${q}`, { token });
+            assert.equal(r.statusCode, 200, `${q}: ${r.body}`);
+            return r.json() as { alerts: { id: number; type: string; severity: string }[]; total: number };
+          };
+          /** The list (newest first by default) equals the rows `pred` selects. */
+          const check = async (q: string, pred: (x: (typeof all)[number]) => boolean) => {
+            const want = all
+              .filter(pred)
+              .sort((x, y) => y.i - x.i)
+              .map((x) => x.id);
+            const page = await get(q);
+            assert.deepEqual(
+              page.alerts.map((x) => x.id),
+              want,
+              q,
+            );
+            assert.equal(page.total, want.length, q);
+          };
+          await check(`analysis_id=${a.id}`, (x) => x.analysisId === a.id);
+          await check(`analysis_id=${b.id}`, (x) => x.analysisId === b.id);
+          await check(
+            `analysis_id=${a.id}&severity=critical,low`,
+            (x) => x.analysisId === a.id && x.severity !== 'high',
+          );
+          await check(`analysis_id=${a.id}&resolved=false`, (x) => x.analysisId === a.id && !x.resolved);
+          await check('analysis_id=no-such-analysis', () => false);
+          await check('type=port_scan', (x) => x.type === 'port_scan');
+          await check('type=xss,dos', (x) => x.type === 'xss' || x.type === 'dos');
+          await check('severity=high', (x) => x.severity === 'high');
+          await check('resolved=true', (x) => x.resolved);
+          await check('resolved=false&type=port_scan', (x) => !x.resolved && x.type === 'port_scan');
+          await check('source_ip=10.0.0.1', (x) => x.sourceIp === '10.0.0.1');
+          await check('start_date=2026-11-26T10:02:00Z&end_date=2026-11-26T10:05:00Z', (x) => x.i >= 2 && x.i <= 5);
+          await check('start_date=2026-11-26T10:06:00Z', (x) => x.i >= 6);
+          await check('end_date=2026-11-26T10:00:00Z', (x) => x.i === 0);
+          await check('start_date=2026-11-27', () => false);
+
+          // Paging tiles the list; sorting by time, severity and type.
+          const asc = await get('sort=timestamp&order=asc&limit=3&offset=3');
+          assert.deepEqual(
+            asc.alerts.map((x) => x.id),
+            ids.slice(3, 6),
+          );
+          assert.equal(asc.total, 8);
+          const pages = [];
+          for (let off = 0; off < 8; off += 3)
+            pages.push(...(await get(`limit=3&offset=${off}`)).alerts.map((x) => x.id));
+          assert.deepEqual(pages, [...ids].reverse());
+          const rank: Record<string, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+          const bySev = (await get('sort=severity&order=desc')).alerts.map((x) => rank[x.severity]!);
+          assert.deepEqual(
+            bySev,
+            [...bySev].sort((x, y) => y - x),
+          );
+          const byType = (await get('sort=type&order=asc')).alerts.map((x) => x.type);
+          assert.deepEqual(byType, [...byType].sort());
+
+          // The filter reaches the summary and the bulk operations too.
+          const sum = (await c.call('GET', `/api/alerts/summary?analysis_id=${a.id}`, { token })).json() as {
+            total: number;
+          };
+          assert.equal(sum.total, 3, JSON.stringify(sum));
+          const bulk = await c.call('POST', '/api/alerts/bulk-resolve', {
+            token,
+            body: { filter: { analysis_id: b.id } },
+          });
+          assert.equal(bulk.statusCode, 200, bulk.body);
+          await check('resolved=true', (x) => x.resolved || x.analysisId === b.id);
+
+          for (const bad of [
+            'analysis_id=a%20b',
+            'analysis_id=',
+            `analysis_id=${'x'.repeat(65)}`,
+            'analysis_id=..%2Fx',
+          ])
+            assertError(await c.call('GET', `/api/alerts?${bad}`, { token }), 400, 'VIGIL_API_VALIDATION');
+        } finally {
+          await c.app.close();
+        }
+      } finally {
+        await repo.close();
+      }
+    });
+
+    test('expired sessions are deleted when the server starts; API keys and live sessions stay', async () => {
+      const repo = await backend.newRepository();
+      try {
+        const u = await repo.createUser({ username: 'sam', passwordHash: 'not-a-hash', role: 'viewer' });
+        const now = Date.now() * 1000;
+        const mk = (name: string, kind: 'session' | 'api_key', expiresUs: number) =>
+          repo.createApiToken({ userId: u.id, kind, name, tokenHash: `hash-${name}`, prefix: name, expiresUs });
+        await mk('expired', 'session', now - S);
+        const live = await mk('live', 'session', now + 3600 * S);
+        const key = await mk('old-key', 'api_key', now - S);
+        const c = client(await buildServer({ config: testConfig(), repo, logger: false }));
+        try {
+          assert.deepEqual(
+            (await repo.listApiTokens(u.id)).map((t) => t.id),
+            [live.id, key.id],
+          );
+        } finally {
+          await c.app.close();
+        }
+      } finally {
+        await repo.close();
+      }
+    });
+  });
+
   describe(`API on ${backend.name}: a fresh store`, () => {
     test('every GET route answers 200 with an empty result', async () => {
       const repo = await backend.newRepository();

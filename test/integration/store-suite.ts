@@ -375,6 +375,59 @@ export function repositorySuite(backend: Backend): void {
         assert.equal((await r.listAlerts()).limit, 100);
       }));
 
+    test('list by ip (either side): same rows, order and pages as the OR it replaces', () =>
+      withRepo(async (r) => {
+        // The address on the source side, the destination side and both; equal times tie on id.
+        const X = '192.0.2.9';
+        const ends: [string, string][] = [
+          [X, '10.0.9.1'],
+          ['10.0.9.2', X],
+          [X, X],
+          ['10.0.9.3', '10.0.9.4'],
+        ];
+        const inputs = Array.from({ length: 48 }, (_, i) =>
+          alert({
+            tsUs: T0 + Math.floor(i / 3) * S,
+            sourceIp: ends[i % 4]![0],
+            destinationIp: ends[i % 4]![1],
+            type: i % 2 === 0 ? 'dos' : 'xss',
+            severity: (['low', 'high', 'critical'] as const)[i % 3]!,
+            signatureId: 7000 + i,
+          }),
+        );
+        const ids = (await r.insertAlerts(inputs)).map((x) => x.id);
+        const rows = inputs.map((a, i) => ({ ...a, id: ids[i]! }));
+        const rank = { low: 1, medium: 2, high: 3, critical: 4 };
+        for (const q of [
+          { limit: 1000 },
+          { limit: 5, offset: 0 },
+          { limit: 5, offset: 5 },
+          { limit: 7, offset: 30 },
+          { limit: 1000, type: 'dos' },
+          { limit: 4, offset: 2, sort: 'severity' as const },
+          { limit: 1000, sort: 'severity' as const, order: 'asc' as const },
+        ]) {
+          const dir = q.order === 'asc' ? 1 : -1;
+          const want = rows
+            .filter((a) => (a.sourceIp === X || a.destinationIp === X) && (q.type === undefined || a.type === q.type))
+            .sort(
+              (a, b) =>
+                dir *
+                  (q.sort === 'severity' ? rank[a.severity] - rank[b.severity] || a.tsUs - b.tsUs : a.tsUs - b.tsUs) ||
+                dir * (a.id - b.id),
+            )
+            .map((a) => a.id);
+          const page = await r.listAlerts({ ...q, ip: X });
+          const off = q.offset ?? 0;
+          assert.deepEqual(
+            page.alerts.map((a) => a.id),
+            want.slice(off, off + q.limit),
+            JSON.stringify(q),
+          );
+          assert.equal(page.total, want.length, JSON.stringify(q));
+        }
+      }));
+
     test(`totals are exact up to ${COUNT_CAP} rows and an estimate above`, () =>
       withRepo(async (r) => {
         const batch: StoredAlertInput[] = [];
@@ -699,6 +752,36 @@ export function repositorySuite(backend: Backend): void {
         assert.equal(await r.deleteUser(v.id), true);
         assert.deepEqual(await r.listApiTokens(v.id), [], "the user's tokens went with it");
         assert.equal(await r.getUser(v.id), null);
+      }));
+
+    test('deleteExpiredTokens removes expired sessions only', () =>
+      withRepo(async (r) => {
+        const u = await r.createUser({ username: 'sam', passwordHash: 'h', role: 'viewer' });
+        const mk = (name: string, kind: 'session' | 'api_key', expiresUs: number | null) =>
+          r.createApiToken({ userId: u.id, kind, name, tokenHash: `h-${name}`, prefix: name, expiresUs, nowUs: T0 });
+        await mk('old', 'session', T0 + HOUR);
+        await mk('at-now', 'session', T0 + 2 * HOUR);
+        const live = await mk('live', 'session', T0 + 2 * HOUR + 1);
+        const revoked = await mk('revoked-live', 'session', T0 + 3 * HOUR);
+        await r.revokeApiToken(revoked.id);
+        const oldKey = await mk('old-key', 'api_key', T0 + HOUR);
+        const key = await mk('key', 'api_key', null);
+        // Expired at T0 + 2 h: valid while expires_us > now, as findApiToken reads it.
+        assert.equal(await r.findApiToken('h-at-now', T0 + 2 * HOUR), null);
+        assert.equal(await r.deleteExpiredTokens(T0 + 2 * HOUR), 2);
+        assert.deepEqual(
+          (await r.listApiTokens(u.id)).map((t) => t.id),
+          [live.id, revoked.id, oldKey.id, key.id],
+        );
+        assert.equal((await r.findApiToken('h-live', T0 + 2 * HOUR))?.token.id, live.id);
+        assert.equal(await r.deleteExpiredTokens(T0 + 2 * HOUR), 0, 'nothing left to delete');
+        // Revoked sessions go once they expire too; API keys never.
+        assert.equal(await r.deleteExpiredTokens(T0 + 4 * HOUR), 2);
+        assert.deepEqual(
+          (await r.listApiTokens(u.id)).map((t) => t.id),
+          [oldKey.id, key.id],
+        );
+        assert.equal(await r.deleteExpiredTokens(), 0, 'default: now');
       }));
 
     test('audit log: append and list with filters', () =>

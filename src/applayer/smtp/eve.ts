@@ -40,22 +40,35 @@ export function smtpEveBody(tx: SmtpTransaction): SmtpEveBody {
   return out;
 }
 
+/** What the file store did with an attachment (see src/output/filestore.ts). */
+export interface SmtpStoreMark {
+  stored: boolean;
+  fileId?: number;
+  sha256?: string;
+}
+
 /**
  * The `fileinfo` object of attachment `part` of `tx` (event_type "fileinfo", with the same `smtp`
- * and `email` objects beside it in Suricata). Hashes are present with the `hashFiles` option.
+ * and `email` objects beside it in Suricata). Hashes are present with the `hashFiles` option;
+ * `store`: the file store's outcome, `sids`: the `filestore` rules that asked for it.
  */
-export function smtpFileinfoObject(tx: SmtpTransaction, part: SmtpPart): Record<string, unknown> {
-  const o: Record<string, unknown> = {
-    filename: part.filename,
-    gaps: false,
-    state: part.complete ? 'CLOSED' : 'TRUNCATED',
-  };
+export function smtpFileinfoObject(
+  tx: SmtpTransaction,
+  part: SmtpPart,
+  store?: SmtpStoreMark,
+  sids?: readonly number[],
+): Record<string, unknown> {
+  const o: Record<string, unknown> = { filename: part.filename };
+  if (sids !== undefined && sids.length > 0) o['sid'] = sids.slice();
+  o['gaps'] = false;
+  o['state'] = part.complete ? 'CLOSED' : 'TRUNCATED';
   if (part.md5 !== '') {
     o['md5'] = part.md5;
     o['sha1'] = part.sha1;
     o['sha256'] = part.sha256;
-  }
-  o['stored'] = false;
+  } else if (store?.sha256 !== undefined) o['sha256'] = store.sha256;
+  o['stored'] = store?.stored === true;
+  if (store?.fileId !== undefined) o['file_id'] = store.fileId;
   o['size'] = part.size;
   o['tx_id'] = tx.id;
   return o;

@@ -22,6 +22,8 @@ export const MAX_HANDSHAKE_MESSAGE = 64 * 1024;
 export const MAX_SNI_LENGTH = 255;
 /** Most ALPN protocol names kept per hello. */
 export const MAX_ALPNS = 16;
+/** Raw server certificates kept for `tls.certs` (the chain itself is capped by MAX_HANDSHAKE_MESSAGE). */
+export const MAX_CERTS = 10;
 
 // Record content types (RFC 8446 §5.1).
 const CT_CHANGE_CIPHER_SPEC = 20;
@@ -83,6 +85,11 @@ export class TlsInfo {
   cert: CertInfo | null = null;
   /** Certificates in the server's chain. */
   certChainLength = 0;
+  /**
+   * DER bytes of the server's certificates in chain order, at most MAX_CERTS (the `tls.certs`
+   * buffer); copies, since the handshake buffer is reused. 64 KiB at most per flow.
+   */
+  certs: Buffer[] = [];
   /** The client's first certificate (mutual TLS ≤ 1.2). */
   clientCert: CertInfo | null = null;
   /** JA3 string and lowercase MD5 of the ClientHello ('' before one is parsed). */
@@ -467,6 +474,8 @@ export class TlsConnection {
         first = parseCertificate(b, p, l);
         if (first === null) info.addEvent(TLS_EVENT.INVALID_CERTIFICATE);
       }
+      // Kept raw whether or not they parse, as Suricata's tls.certs inspects the DER bytes.
+      if (dir === 1 && count < MAX_CERTS) info.certs.push(Buffer.from(b.subarray(p, p + l)));
       count++;
       p += l;
     }

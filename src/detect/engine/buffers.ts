@@ -64,6 +64,7 @@ export const BUFFERS: Record<string, BufferDef> = {
   'tls.cert_subject': { scope: 'tls', dir: 'tc' },
   'tls.cert_issuer': { scope: 'tls', dir: 'tc' },
   'tls.cert_serial': { scope: 'tls', dir: 'tc' },
+  'tls.certs': { scope: 'tls', dir: 'tc', multi: true },
   'ssh.proto': { scope: 'ssh', dir: 'both' },
   'ssh.software': { scope: 'ssh', dir: 'both' },
 };

@@ -15,6 +15,7 @@ import { toLower } from './inspect.js';
 import { foldCase, hasBackreference, unsafeRegexReason } from './regex.js';
 import type { DatasetKw, IprepKw } from '../signatures/keywords/intel.js';
 import type { MlClassKw, MlCompare } from '../signatures/keywords/ml.js';
+import type { FilestoreSpec } from '../signatures/keywords/file.js';
 import { DatasetError, datasetFor, existingDatasetType, hasReputationData, repCategory } from './datasets.js';
 import type { Dataset, DatasetType } from './datasets.js';
 
@@ -177,6 +178,11 @@ export interface CompiledRule {
   dpRanges: number[];
   /** ml.* keywords, null without. */
   ml: MlCheck | null;
+  /**
+   * `filestore`: which files of a match to store, bit 1 request (to server) and bit 2 response
+   * (to client); `flow` for the ssn/flow scopes (every later file of the flow too). null without.
+   */
+  filestore: { bits: number; flow: boolean } | null;
   text: string;
 }
 
@@ -604,6 +610,7 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     spRanges: portRanges(rule.srcPorts),
     dpRanges: portRanges(rule.dstPorts),
     ml: null,
+    filestore: null,
     text: rule.text,
   };
   const mlOf = (): MlCheck => (r.ml ??= { cls: null, confidence: null, anomaly: null, secondOpinion: false });
@@ -619,6 +626,7 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     }
     return prog;
   };
+  let filestore: FilestoreSpec | null = null;
   let fastContent: { c: ContentMatch; prog: BufferProg } | null = null;
   let bestContent: { c: ContentMatch; prog: BufferProg } | null = null;
   let sawMatch = false;
@@ -891,6 +899,9 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
       case 'ml.second_opinion':
         mlOf().secondOpinion = true;
         continue;
+      case 'filestore':
+        filestore = o.value as FilestoreSpec;
+        continue;
       case 'stream_size': {
         const b = v as unknown as { side: string; op: string; value: number };
         r.checks.push({ k: 'stream_size', side: b.side, op: b.op, value: b.value });
@@ -986,6 +997,14 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   }
   r.scope = scope;
   r.txDir = dir;
+  if (filestore !== null) {
+    // Default direction: the rule's own (Suricata's "same as the rule"), both when it has none.
+    const d = filestore.dir;
+    const ruleBits =
+      r.flow & FLOW_TO_CLIENT ? 2 : r.flow & FLOW_TO_SERVER ? 1 : dir === 'tc' ? 2 : dir === 'ts' ? 1 : 3;
+    const bits = d === 'request' ? 1 : d === 'response' ? 2 : d === 'both' ? 3 : ruleBits;
+    r.filestore = { bits, flow: filestore.scope === 'ssn' || filestore.scope === 'flow' };
+  }
   if (r.flow & FLOW_ONLY_STREAM) r.streamMode = 'stream';
   else if (r.flow & FLOW_NO_STREAM) r.streamMode = 'pkt';
   const chosen = fastContent ?? bestContent;

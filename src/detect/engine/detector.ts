@@ -367,6 +367,14 @@ export class Detector {
   private readonly txXf = new WeakMap<BufferProg['transforms'], Map<string, TxSlot>>();
   /** Current transaction side (TxSlot.stamp): slots are reused, not cleared. */
   private txStamp = 0;
+  /**
+   * `filestore` marks per slot (bit 1 request files, bit 2 response files), only when some rule
+   * has the keyword: storeFlow for the ssn/flow scopes (every later transaction), storeNext from
+   * packet rules (the flow's next finished transaction). storeSids: the rules behind them.
+   */
+  private readonly storeFlow: Uint8Array | null = null;
+  private readonly storeNext: Uint8Array | null = null;
+  private readonly storeSids = new Map<number, { sid: number; bits: number }[]>();
   /** Prefilter output of one transaction buffer scan (pattern ids), before mapping to rule ids. */
   private txOut = new Int32Array(1);
   /** Alerts raised, by sid. */
@@ -396,6 +404,10 @@ export class Detector {
     this.cand = new Int32Array(Math.max(1, n));
     this.ipDone = new Uint8Array(env.slotCapacity);
     this.passed = new Uint8Array(env.slotCapacity);
+    if (this.rules.some((r) => r.filestore !== null)) {
+      this.storeFlow = new Uint8Array(env.slotCapacity);
+      this.storeNext = new Uint8Array(env.slotCapacity);
+    }
     this.trackStreamBytes = this.rules.some((r) => r.checks.some((c) => c.k === 'stream_size'));
     // Payload bytes per slot and direction (slot * 2 + dir), only when some rule reads them.
     this.streamBytes = new Float64Array(this.trackStreamBytes ? 2 * env.slotCapacity : 0);
@@ -778,6 +790,11 @@ export class Detector {
     }
     this.flowbits.delete(slot);
     this.flowints.delete(slot);
+    if (this.storeFlow !== null && slot < this.storeFlow.length) {
+      this.storeFlow[slot] = 0;
+      this.storeNext![slot] = 0;
+      this.storeSids.delete(slot);
+    }
     if (slot * 2 + 1 < this.streamBytes.length) {
       this.streamBytes[slot * 2] = 0;
       this.streamBytes[slot * 2 + 1] = 0;
@@ -881,6 +898,7 @@ export class Detector {
         break;
       }
       matched[nm++] = r.id;
+      if (r.filestore !== null && slot >= 0) this.markStoreSlot(r, slot);
       if (r.noalert || alerts >= this.alertMax) continue;
       alerts++;
       this.raisePacket(r, pkts, dec, i, pcapCnt);
@@ -1495,8 +1513,51 @@ export class Detector {
 
   // ---- transactions ------------------------------------------------------------------------------
 
+  /** A `filestore` packet rule matched on the flow in `slot`: mark its next transaction (or all, for ssn/flow). */
+  private markStoreSlot(r: CompiledRule, slot: number): void {
+    const fs = r.filestore!;
+    if (fs.flow) this.storeFlow![slot]! |= fs.bits;
+    else this.storeNext![slot]! |= fs.bits;
+    this.addStoreSid(slot, r.sid, fs.bits);
+  }
+
+  private addStoreSid(slot: number, sid: number, bits: number): void {
+    let sids = this.storeSids.get(slot);
+    if (sids === undefined) {
+      sids = [];
+      this.storeSids.set(slot, sids);
+    }
+    // Bounded: a flow lists each storing rule once, and at most 64 of them.
+    if (sids.length < 64 && !sids.some((x) => x.sid === sid)) sids.push({ sid, bits });
+  }
+
+  /** A `filestore` transaction rule matched `rec`: mark the record's files (and the flow's, for ssn/flow). */
+  private markStoreTx(r: CompiledRule, rec: AppRecord): void {
+    const fs = r.filestore!;
+    if (fs.flow) {
+      this.storeFlow![rec.slot]! |= fs.bits;
+      this.addStoreSid(rec.slot, r.sid, fs.bits);
+    }
+    if (rec.kind !== 'http' && rec.kind !== 'smtp') return;
+    rec.fileStore = (rec.fileStore ?? 0) | fs.bits;
+    const by = (rec.fileStoreRules ??= []);
+    if (!by.some((x) => x.sid === r.sid)) by.push({ sid: r.sid, bits: fs.bits });
+  }
+
+  /** Marks from earlier matches on the flow (ssn/flow scope, packet rules) onto a finished transaction. */
+  private applyStoreMarks(rec: AppRecord): void {
+    const slot = rec.slot;
+    const bits = this.storeFlow![slot]! | this.storeNext![slot]!;
+    if (bits === 0 || (rec.kind !== 'http' && rec.kind !== 'smtp')) return;
+    this.storeNext![slot] = 0;
+    rec.fileStore = (rec.fileStore ?? 0) | bits;
+    const by = (rec.fileStoreRules ??= []);
+    for (const x of this.storeSids.get(slot) ?? []) if (!by.some((y) => y.sid === x.sid)) by.push(x);
+  }
+
   /** Run transaction rules on an application-layer record (each side it has). */
   tx(rec: AppRecord, pcapCnt = 0): void {
+    if (this.storeFlow !== null) this.applyStoreMarks(rec);
     switch (rec.kind) {
       case 'http':
         this.txSide(rec, 'http', 0, pcapCnt);
@@ -1586,8 +1647,10 @@ export class Detector {
             return ts || cert === null ? null : str(cert.issuer);
           case 'tls.cert_serial':
             return ts || cert === null ? null : str(cert.serial);
+          case 'tls.certs':
+            // A multi buffer: each certificate of the server's chain, DER bytes.
+            return ts || info.certs.length === 0 ? null : info.certs;
           default:
-            // tls.certs needs the raw certificates, which the TLS parser does not keep.
             return null;
         }
       }
@@ -1662,6 +1725,7 @@ export class Detector {
       if (!this.matchTx(r, rec, side, tuple, v6)) continue;
       if (!this.postMatch(r, rec.slot, rec.tsUs, null, 0, { src: tuple.srcIp, dst: tuple.dstIp, flowId: t.flowId }))
         continue;
+      if (r.filestore !== null) this.markStoreTx(r, rec);
       if (r.action === 'pass') {
         this.passed[rec.slot] = 1;
         break;

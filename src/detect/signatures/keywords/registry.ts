@@ -4,6 +4,7 @@ import { BUFFER_KEYWORDS } from './buffers.js';
 import { BYTE_KEYWORDS } from './bytes.js';
 import type { KeywordDef } from './common.js';
 import { CONTENT_KEYWORDS } from './content.js';
+import { FILE_KEYWORDS } from './file.js';
 import { FLOW_KEYWORDS } from './flow.js';
 import { INTEL_KEYWORDS } from './intel.js';
 import { META_KEYWORDS } from './meta.js';
@@ -24,6 +25,7 @@ const FAMILIES: KeywordDef[][] = [
   APP_LAYER_KEYWORDS,
   INTEL_KEYWORDS,
   ML_KEYWORDS,
+  FILE_KEYWORDS,
 ];
 
 /** Keyword name -> definition. */
