@@ -673,7 +673,11 @@ export function bulkFrames(b: BulkBody): InjectFrames {
   return { frames, linkType: LINKTYPE.ETHERNET, midstream: false };
 }
 
-export function analyzeExtension(opts: { models: ServerModels }): ServerExtension {
+export function analyzeExtension(opts: {
+  models: ServerModels;
+  /** The running live sensor's model counters (scored flows, shadow model, rules with ml.*), or null. */
+  liveMl?: () => Record<string, number> | null;
+}): ServerExtension {
   const models = opts.models;
   return {
     name: 'analyze',
@@ -870,9 +874,45 @@ export function analyzeExtension(opts: { models: ServerModels }): ServerExtensio
               limit_seconds: sc.ml.limitSeconds,
             },
             feature_names: FEATURE_NAMES,
+            live: liveModelCounters(opts.liveMl?.() ?? null),
           };
         },
       );
     },
   };
+}
+
+/**
+ * The live sensor's model figures since it started: flows scored, alerts folded, the shadow
+ * model beside the active one (flows, would-be alerts, agreement, disagreements by type) and the
+ * rules waiting on model verdicts. null when no live sensor runs.
+ */
+function liveModelCounters(m: Record<string, number> | null): Record<string, unknown> | null {
+  if (m === null) return null;
+  const out: Record<string, unknown> = {
+    flows_scored: m['flows_scored'] ?? 0,
+    alerts_limited: m['alerts_limited'] ?? 0,
+    shadow: null,
+    rule_alerts: null,
+  };
+  const flows = m['shadow_flows_scored'];
+  if (flows !== undefined) {
+    const dis: Record<string, number> = {};
+    for (const [k, n] of Object.entries(m)) if (k.startsWith('shadow_disagree ')) dis[k.slice(16)] = n;
+    out['shadow'] = {
+      flows_scored: flows,
+      would_alert: m['shadow_would_alert'] ?? 0,
+      agree: m['shadow_agree'] ?? 0,
+      agreement: flows > 0 ? (m['shadow_agree'] ?? 0) / flows : 1,
+      disagreements: dis,
+    };
+  }
+  if (m['rule_alerts_deferred'] !== undefined)
+    out['rule_alerts'] = {
+      deferred: m['rule_alerts_deferred'],
+      raised: m['rule_alerts_raised'] ?? 0,
+      dropped: m['rule_alerts_dropped'] ?? 0,
+      lowered: m['rule_alerts_lowered'] ?? 0,
+    };
+  return out;
 }

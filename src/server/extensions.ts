@@ -165,7 +165,11 @@ export function serveExtensions(cfg: ServerConfig, o: ServeExtensionOptions = {}
   // Socket.IO `training_progress`: every state and progress change of a training job.
   training.events.on('progress', (p) => realtime.io()?.emit('training_progress', p));
   // Closed in reverse: Socket.IO first, then capture (flushes its alerts), then the PCAP jobs.
-  const extensions: ServerExtension[] = [pcap, analyzeExtension({ models }), rulesExtension(rules)];
+  const extensions: ServerExtension[] = [
+    pcap,
+    analyzeExtension({ models, liveMl: () => live.sensor()?.counters().ml ?? null }),
+    rulesExtension(rules),
+  ];
   extensions.push(training);
   if (s.testRoutes) extensions.push(testRoutesExtension({ hub }));
   // Learning before live: its store is ready when the first flows arrive, and it writes the last

@@ -405,7 +405,13 @@ test('the first live flows train the anomaly baseline; live flows are kept as un
   const { app, repo, ext } = await serve(
     { enabled: true, interface: 'eth-test' },
     {
-      env: { ANOMALY_BASELINE_FLOWS: String(N), LIVE_TRAINING_SAMPLES_PER_HOUR: '50', LIVE_SAMPLE_RATE: '1' },
+      env: {
+        ANOMALY_BASELINE_FLOWS: String(N),
+        LIVE_TRAINING_SAMPLES_PER_HOUR: '50',
+        LIVE_SAMPLE_RATE: '1',
+        // The shipped model in the shadow too: it agrees with itself on every flow.
+        ML_SHADOW_MODEL_PATH: 'default',
+      },
       live: { opener: fake.opener, statsIntervalMs: 0, trafficFlushMs: 3_600_000 },
     },
   );
@@ -456,6 +462,15 @@ test('the first live flows train the anomaly baseline; live flows are kept as un
     const a = ext.models.active('anomaly');
     assert.equal(a.source, 'store');
     assert.equal(a.version, done.version);
+    // The model info shows the live sensor's figures, shadow model beside the active one.
+    const c = client(app);
+    const token = await c.login('admin', ADMIN_PASSWORD);
+    const mi = (await c.call('GET', '/api/analyze/model-info', { token })).json() as {
+      live: { flows_scored: number; shadow: { flows_scored: number; agreement: number } | null };
+    };
+    assert.ok(mi.live.flows_scored >= N, JSON.stringify(mi.live));
+    assert.equal(mi.live.shadow?.flows_scored, mi.live.flows_scored);
+    assert.equal(mi.live.shadow?.agreement, 1);
     // Live samples: unlabeled, source live, at most LIVE_TRAINING_SAMPLES_PER_HOUR this hour.
     await ext.learning.flush();
     const live = await repo.listSamples({ source: 'live', limit: 100 });
