@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { openCaptureFile } from '../capture/open.js';
 import { CaptureError } from '../capture/errors.js';
 import { runCapture } from '../pipeline/runner.js';
-import { detectSpec, protocolCounts } from '../pipeline/engine.js';
+import { detectSpec, protocolCounts, ruleAlertSummary, shadowSummary } from '../pipeline/engine.js';
 import { loadDetectRules } from '../detect/engine/load.js';
 import type { LoadedRules } from '../detect/engine/load.js';
 import { RuleFileError } from '../detect/signatures/ruleset.js';
@@ -99,26 +99,10 @@ function mlSummary(
     flows_scored: m['flows_scored'] ?? 0,
     alerts_limited: m['alerts_limited'] ?? 0,
   };
-  if (m['shadow_flows_scored'] !== undefined) {
-    const flows = m['shadow_flows_scored'];
-    const dis: Record<string, number> = {};
-    for (const [k, n] of Object.entries(m)) if (k.startsWith('shadow_disagree ')) dis[k.slice(16)] = n;
-    out.shadow = {
-      model: shadowName,
-      flows_scored: flows,
-      would_alert: m['shadow_would_alert'] ?? 0,
-      agree: m['shadow_agree'] ?? 0,
-      agreement: flows > 0 ? round((m['shadow_agree'] ?? 0) / flows, 4) : 1,
-      disagreements: dis,
-    };
-  }
-  if (m['rule_alerts_deferred'] !== undefined)
-    out.rule_alerts = {
-      deferred: m['rule_alerts_deferred'],
-      raised: m['rule_alerts_raised'] ?? 0,
-      dropped: m['rule_alerts_dropped'] ?? 0,
-      lowered: m['rule_alerts_lowered'] ?? 0,
-    };
+  const shadow = shadowSummary(m);
+  if (shadow !== null) out.shadow = { model: shadowName, ...shadow, agreement: round(shadow.agreement, 4) };
+  const rules = ruleAlertSummary(m);
+  if (rules !== null) out.rule_alerts = rules;
   return out;
 }
 

@@ -552,6 +552,45 @@ const DEFERRED_PER_FLOW_MAX = 64;
 /** One step down; low stays low (the model lowers, it does not silence). */
 const LOWER_SEVERITY: Readonly<Record<string, string>> = { critical: 'high', high: 'medium', medium: 'low' };
 
+export interface ShadowSummary {
+  flows_scored: number;
+  would_alert: number;
+  agree: number;
+  /** agree / flows_scored (1 with no flow). */
+  agreement: number;
+  /** `active type -> shadow type` -> flows. */
+  disagreements: Record<string, number>;
+}
+
+/** The shadow model's figures from (merged) `EngineCounters.ml`; null without a shadow model. */
+export function shadowSummary(m: Readonly<Record<string, number>>): ShadowSummary | null {
+  const flows = m['shadow_flows_scored'];
+  if (flows === undefined) return null;
+  const disagreements: Record<string, number> = {};
+  for (const [k, n] of Object.entries(m)) if (k.startsWith('shadow_disagree ')) disagreements[k.slice(16)] = n;
+  const agree = m['shadow_agree'] ?? 0;
+  return {
+    flows_scored: flows,
+    would_alert: m['shadow_would_alert'] ?? 0,
+    agree,
+    agreement: flows > 0 ? agree / flows : 1,
+    disagreements,
+  };
+}
+
+/** Rules with ml.* keywords / second opinion, from `EngineCounters.ml`; null when none ran. */
+export function ruleAlertSummary(
+  m: Readonly<Record<string, number>>,
+): { deferred: number; raised: number; dropped: number; lowered: number } | null {
+  if (m['rule_alerts_deferred'] === undefined) return null;
+  return {
+    deferred: m['rule_alerts_deferred'],
+    raised: m['rule_alerts_raised'] ?? 0,
+    dropped: m['rule_alerts_dropped'] ?? 0,
+    lowered: m['rule_alerts_lowered'] ?? 0,
+  };
+}
+
 /** The rule-loading part of the engine configuration. */
 export function detectSpec(cfg: EngineConfig): DetectSpec {
   const files = [...cfg.detect.ruleFiles];

@@ -32,7 +32,7 @@ import { formatIp } from '../flow/key.js';
 import { readDriftReference } from '../ml/drift.js';
 import type { ModelRole } from '../ml/store.js';
 import { protoName } from '../output/eve.js';
-import { protocolCounts } from '../pipeline/engine.js';
+import { protocolCounts, ruleAlertSummary, shadowSummary } from '../pipeline/engine.js';
 import type { MlConfig } from '../detect/classify/setup.js';
 import { toStoredAlertInput } from '../store/alert-input.js';
 import { isoUs, nowUs } from '../store/time.js';
@@ -889,30 +889,10 @@ export function analyzeExtension(opts: {
  */
 function liveModelCounters(m: Record<string, number> | null): Record<string, unknown> | null {
   if (m === null) return null;
-  const out: Record<string, unknown> = {
+  return {
     flows_scored: m['flows_scored'] ?? 0,
     alerts_limited: m['alerts_limited'] ?? 0,
-    shadow: null,
-    rule_alerts: null,
+    shadow: shadowSummary(m),
+    rule_alerts: ruleAlertSummary(m),
   };
-  const flows = m['shadow_flows_scored'];
-  if (flows !== undefined) {
-    const dis: Record<string, number> = {};
-    for (const [k, n] of Object.entries(m)) if (k.startsWith('shadow_disagree ')) dis[k.slice(16)] = n;
-    out['shadow'] = {
-      flows_scored: flows,
-      would_alert: m['shadow_would_alert'] ?? 0,
-      agree: m['shadow_agree'] ?? 0,
-      agreement: flows > 0 ? (m['shadow_agree'] ?? 0) / flows : 1,
-      disagreements: dis,
-    };
-  }
-  if (m['rule_alerts_deferred'] !== undefined)
-    out['rule_alerts'] = {
-      deferred: m['rule_alerts_deferred'],
-      raised: m['rule_alerts_raised'] ?? 0,
-      dropped: m['rule_alerts_dropped'] ?? 0,
-      lowered: m['rule_alerts_lowered'] ?? 0,
-    };
-  return out;
 }

@@ -847,7 +847,8 @@ export function trainingExtension(opts: TrainingExtensionOptions): ServerExtensi
           const all = await repo.sampleCounts();
           const sum = (l: { count: number }[]): number => l.reduce((a, c) => a + c.count, 0);
           const labeled = current.filter((c) => c.label !== null);
-          const counts = await labeledCounts(repo);
+          // Labeled counts of the live feature set: the rows just read, not a second query.
+          const counts: Record<string, number> = Object.fromEntries(labeled.map((c) => [c.label!, c.count]));
           const bySource: Record<string, number> = {};
           for (const src of SAMPLE_SOURCES) {
             const n = (await repo.listSamples({ source: src, featureSet: FEATURE_SET_ID, limit: 1 })).total;
