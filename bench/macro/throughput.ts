@@ -7,7 +7,9 @@
  *   BENCH_PACKETS=500000 npm run bench:throughput
  *
  * Wall clock per command; Vigil's start-up cost (node, module load, worker spawn) is measured on a
- * 10-packet capture in the same run and subtracted. Peak RSS from GNU time.
+ * 10-packet capture in the same run and subtracted. Peak RSS and CPU time (user + system, which
+ * moves less than wall time on a shared machine) from GNU time. BENCH_CLI: the vigil main.js to
+ * time (default: this build's dist/src/cli/main.js).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,17 +18,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const CLI = process.env['BENCH_CLI'] ?? path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const SHARED = process.env['VIGIL_SHARED_DIR'] ?? path.resolve(ROOT, '..', 'shared');
 const N = Number(process.env['BENCH_PACKETS'] ?? 2_000_000);
 
-function sh(cmd: string, args: string[]): { seconds: number; rssMb: number; stdout: string; status: number } {
+function sh(
+  cmd: string,
+  args: string[],
+): { seconds: number; cpuSeconds: number; rssMb: number; stdout: string; status: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const lines = (r.stderr ?? '').trim().split('\n');
-  const rssKb = Number(lines[lines.length - 1]);
-  return { seconds, rssMb: rssKb / 1024, stdout: r.stdout ?? '', status: r.status ?? -1 };
+  const [rssKb, user, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+  return {
+    seconds,
+    cpuSeconds: (user ?? NaN) + (sys ?? NaN),
+    rssMb: (rssKb ?? NaN) / 1024,
+    stdout: r.stdout ?? '',
+    status: r.status ?? -1,
+  };
 }
 
 function best(cmd: string, args: string[], runs: number): ReturnType<typeof sh> {
@@ -64,6 +75,7 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 2);
 interface Row {
   name: string;
   seconds: number;
+  cpuSeconds: number;
   rssMb: number;
 }
 const rows: Row[] = [];
@@ -76,6 +88,7 @@ for (const workers of [1, 2]) {
   rows.push({
     name: `vigil ${workers} worker${workers > 1 ? 's' : ''} (start-up ${start.seconds.toFixed(3)} s subtracted)`,
     seconds: run.seconds - start.seconds,
+    cpuSeconds: run.cpuSeconds - start.cpuSeconds,
     rssMb: run.rssMb,
   });
 }
@@ -91,11 +104,13 @@ const vigil1 = rows[0]!.seconds;
 console.log(
   `capture: ${pcap}: ${packets} packets, ${(size / 1048576).toFixed(1)} MiB; ${os.cpus().length} cores, node ${process.version}`,
 );
-console.log('| tool | seconds | packets/s | MB/s | peak RSS MB | vigil(1) speed / tool speed |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log(
+  '| tool | seconds | packets/s | MB/s | CPU s | packets/CPU-s | peak RSS MB | vigil(1) speed / tool speed |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.name} | ${r.seconds.toFixed(3)} | ${Math.round(packets / r.seconds).toLocaleString('en')} | ${(size / 1e6 / r.seconds).toFixed(1)} | ${r.rssMb.toFixed(0)} | ${(r.seconds / vigil1).toFixed(2)} |`,
+    `| ${r.name} | ${r.seconds.toFixed(3)} | ${Math.round(packets / r.seconds).toLocaleString('en')} | ${(size / 1e6 / r.seconds).toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(packets / r.cpuSeconds).toLocaleString('en')} | ${r.rssMb.toFixed(0)} | ${(r.seconds / vigil1).toFixed(2)} |`,
   );
 }
 if (!process.env['BENCH_PCAP']) fs.rmSync(work, { recursive: true, force: true });

@@ -1,12 +1,22 @@
 /**
- * Random forest scoring speed (src/detect/classify/random-forest.ts): the array walk against the
- * compiled trees (tree-codegen.ts), in rows per CPU-second (process.cpuUsage, so a loaded machine
- * shows less than wall-clock rates would hide), best of RF_TRIALS (default 5). Also checks that both
- * paths give identical probabilities on the rows.
+ * Random forest scoring speed (src/detect/classify/random-forest.ts), in rows per CPU-second
+ * (process.cpuUsage, so a loaded machine shows less than wall-clock rates would hide), best of
+ * RF_TRIALS (default 5) with the scorers taking turns in each trial (the machine is shared: load
+ * changes hurt all of them alike). Scorers:
+ *
+ * - array walk: every tree walked node by node (compile: false, the reference);
+ * - before binning: trees ≤ 2,000 nodes compiled (tree-codegen.ts), larger ones on the array walk
+ *   (binned: false, the scorer before tree-bins.ts);
+ * - all binned: every tree on the binned lockstep walk (tree-bins.ts; maxTreeNodes 0);
+ * - default: the scorer as shipped (compiled small trees, binned large ones).
+ *
+ * Also checks that all give identical probabilities on the rows.
  *
  *   npx tsc -p tsconfig.json --outDir dist && node dist/bench/micro/rf-score.js MODEL_DIR [DATA]
  *
- * RF_MAX_TREE_NODES overrides the per-tree compile limit (to measure where compiling stops paying).
+ * RF_MAX_TREE_NODES overrides the default scorer's compile limit (to measure where compiling stops
+ * paying; larger trees are then binned or walked as by default). RF_TREES=K scores the first K trees
+ * only (to measure where binning starts paying).
  *
  * DATA: a CSV file or directory, or captures with truth files (as `vigil train --data`); its
  * columns are matched to the model's features by name (missing ones are 0). Without DATA, random
@@ -21,8 +31,11 @@ import type { DataEncoding } from '../../src/ml/csv.js';
 import { mulberry32 } from '../../test/fuzz/prng.js';
 
 const TRIALS = Math.max(1, Number(process.env['RF_TRIALS'] ?? 5));
-/** Rows per timed trial at least (the data is repeated): long enough for the CPU clock's grain. */
-const MIN_ROWS = 200_000;
+/**
+ * Rows per timed trial at least (the data is repeated): long enough for the CPU clock's grain.
+ * RF_ROWS lowers it for slow forests (the array walk of a fully grown forest: ~15,000 rows/s).
+ */
+const MIN_ROWS = Math.max(1000, Number(process.env['RF_ROWS'] ?? 200_000));
 const MAX_ROWS = 1_000_000;
 
 function randomRows(features: readonly string[], trees: unknown, n: number): Float64Array {
@@ -39,16 +52,18 @@ function randomRows(features: readonly string[], trees: unknown, n: number): Flo
   return x;
 }
 
-function rate(m: ScoringModel, x: Float64Array, n: number, C: number): number {
+/** Best rate of each scorer over TRIALS rounds, the scorers taking turns within a round. */
+function rates4(scorers: [string, ScoringModel][], x: Float64Array, n: number, C: number): number[] {
   const out = new Float64Array(n * C);
-  m.predictProba!(x, Math.min(n, 4096), out); // warm-up: optimise before timing
-  let best = 0;
-  for (let t = 0; t < TRIALS; t++) {
-    const c0 = process.cpuUsage();
-    m.predictProba!(x, n, out);
-    const c = process.cpuUsage(c0);
-    best = Math.max(best, n / ((c.user + c.system) / 1e6));
-  }
+  for (const [, m] of scorers) m.predictProba!(x, Math.min(n, 20_000), out); // warm-up: optimise before timing
+  const best = scorers.map(() => 0);
+  for (let t = 0; t < TRIALS; t++)
+    for (let i = 0; i < scorers.length; i++) {
+      const c0 = process.cpuUsage();
+      scorers[i]![1].predictProba!(x, n, out);
+      const c = process.cpuUsage(c0);
+      best[i] = Math.max(best[i]!, n / ((c.user + c.system) / 1e6));
+    }
   return best;
 }
 
@@ -63,7 +78,9 @@ async function main(): Promise<void> {
   if (file.type !== 'random_forest') throw new Error(`${dir}: not a random_forest model (${file.type})`);
   const d = file.features.length;
   const C = file.classes.length;
-  const trees = (file.params as { trees: { feature: number[] }[] }).trees;
+  const params = file.params as { trees: { feature: number[] }[] };
+  if (process.env['RF_TREES'] !== undefined) params.trees = params.trees.slice(0, Number(process.env['RF_TREES']));
+  const trees = params.trees;
   const nodes = trees.reduce((s, t) => s + t.feature.length, 0);
   let x: Float64Array;
   let n: number;
@@ -84,25 +101,37 @@ async function main(): Promise<void> {
     console.log(`random rows: ${n}`);
   }
   console.log(`model ${dir}: ${trees.length} trees, ${nodes} nodes, ${d} features, ${C} classes`);
-  const walk = buildRandomForest(file, { compile: false });
+  const env = (k: string): number | undefined => (process.env[k] !== undefined ? Number(process.env[k]) : undefined);
   const c0 = process.cpuUsage();
-  const maxTreeNodes =
-    process.env['RF_MAX_TREE_NODES'] !== undefined ? Number(process.env['RF_MAX_TREE_NODES']) : undefined;
-  const comp = buildRandomForest(file, { maxTreeNodes });
+  const def = buildRandomForest(file, {
+    maxTreeNodes: env('RF_MAX_TREE_NODES'),
+  });
   const cb = process.cpuUsage(c0);
-  const a = new Float64Array(n * C);
-  const b = new Float64Array(n * C);
-  walk.predictProba!(x, n, a);
-  comp.predictProba!(x, n, b);
+  const scorers: [string, ScoringModel][] = [
+    ['array walk', buildRandomForest(file, { compile: false })],
+    ['before binning', buildRandomForest(file, { binned: false })],
+    ['all binned', buildRandomForest(file, { maxTreeNodes: 0, binned: true })],
+    ['default', def],
+  ];
+  console.log(`build (flatten + compile + bins): ${((cb.user + cb.system) / 1000).toFixed(0)} ms CPU`);
+  const ref = new Float64Array(n * C);
+  const got = new Float64Array(n * C);
+  scorers[0]![1].predictProba!(x, n, ref);
   let diff = 0;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) diff++;
-  console.log(`build (flatten + compile): ${((cb.user + cb.system) / 1000).toFixed(0)} ms CPU`);
-  console.log(`identical probabilities: ${diff === 0 ? 'yes' : `NO (${diff} values differ)`}`);
-  const rw = rate(walk, x, n, C);
-  const rc = rate(comp, x, n, C);
+  for (const [name, m] of scorers.slice(1)) {
+    m.predictProba!(x, n, got);
+    let dm = 0;
+    for (let i = 0; i < ref.length; i++) if (!Object.is(ref[i], got[i])) dm++;
+    if (dm > 0) console.log(`${name}: NOT identical to the array walk (${dm} values differ)`);
+    diff += dm;
+  }
+  console.log(`identical probabilities: ${diff === 0 ? 'yes' : 'NO'}`);
+  const rates = rates4(scorers, x, n, C);
   const f = (v: number): string => Math.round(v).toLocaleString('en-US');
-  console.log(`array walk: ${f(rw)} rows/CPU-s (best of ${TRIALS})`);
-  console.log(`compiled:   ${f(rc)} rows/CPU-s (best of ${TRIALS}), ${(rc / rw).toFixed(2)}x`);
+  for (let i = 0; i < scorers.length; i++)
+    console.log(
+      `${scorers[i]![0].padEnd(15)} ${f(rates[i]!).padStart(9)} rows/CPU-s (best of ${TRIALS}), ${(rates[i]! / rates[0]!).toFixed(2)}x the array walk`,
+    );
   if (diff !== 0) process.exitCode = 1;
 }
 

@@ -245,6 +245,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       packet: cfg.eve.alertPacket,
       payload: cfg.eve.alertPayload,
       payloadPrintable: cfg.eve.alertPayloadPrintable,
+      verdict: cfg.eve.alertVerdict,
       ethernet: cfg.eve.ethernet,
     },
     ...(fileStore !== undefined ? { fileStore } : {}),
@@ -317,7 +318,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     if (fsc.skipped_truncated > 0)
       warn(
         `file-store: ${fsc.skipped_truncated} files were truncated and not stored; HTTP bodies are kept up to ` +
-          `response-body-limit (${cfg.http.responseBodyLimit} B): raise app-layer.protocols.http.libhtp.default-config.response-body-limit to store larger files`,
+          `response-body-limit (${cfg.http.responseBodyLimit} B) and request-body-limit (${cfg.http.requestBodyLimit} B): ` +
+          `raise app-layer.protocols.http.libhtp.default-config.response-body-limit / request-body-limit to store larger files`,
       );
     if (fsc.skipped_max_size > 0)
       warn(`file-store: ${fsc.skipped_max_size} files not stored: ${fileStore.dir} reached max-size`);

@@ -118,6 +118,8 @@ export class Decoder {
     out.count = n;
     c.out = out;
     c.altLen = 0;
+    // Packet columns are reset for the whole batch at once; decoders write only packet c.i's entries.
+    out.clearRange(n);
     let i = 0;
     while (i < n) {
       try {
@@ -223,7 +225,6 @@ export const KIND_CASES: ReadonlyArray<readonly [number, number]> = [
 
 function decodePacket(c: Ctx, pkts: PacketBatch, i: number): void {
   const out = c.out;
-  out.clear(i);
   const buf = pkts.buf;
   const off = pkts.off[i]!;
   const cap = pkts.capLen[i]!;

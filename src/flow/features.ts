@@ -390,6 +390,16 @@ const C_LOG_C = (() => {
 })();
 
 /**
+ * C_LOG_C_STEP[c] = C_LOG_C[c + 1] - C_LOG_C[c], the change of the sum when a count goes from c
+ * to c + 1: one table read per sampled byte instead of two (same doubles, so same sums).
+ */
+const C_LOG_C_STEP = (() => {
+  const t = new Float64Array(ENTROPY_SAMPLE_BYTES);
+  for (let c = 0; c < ENTROPY_SAMPLE_BYTES; c++) t[c] = C_LOG_C[c + 1]! - C_LOG_C[c]!;
+  return t;
+})();
+
+/**
  * Shannon entropy in bits per byte of `n` sampled bytes given S = sum over byte values of
  * c * log2(c), kept up to date while sampling: H = log2(n) - S / n.
  */
@@ -582,7 +592,7 @@ export class FlowFeatures {
       const k = base + buf[p]!;
       const c = hist[k]!;
       hist[k] = c + 1;
-      sum += C_LOG_C[c + 1]! - C_LOG_C[c]!;
+      sum += C_LOG_C_STEP[c]!;
     }
     const n = have + take;
     f[d + D_ENT_N] = n;

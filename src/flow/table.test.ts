@@ -332,3 +332,86 @@ test('markAlerted is reported, flow ids are unique and include the worker id', (
   assert.notEqual(recs[0]!.flowId, recs[1]!.flowId);
   for (const r of recs) assert.equal(Math.floor(r.flowId / 4096) % 256, 3);
 });
+
+test('the index grows with the live flows and every flow is still found', () => {
+  const { table, recs, run } = setup({ maxFlows: 20000, features: false });
+  const f = (k: number, ts: number): SynthPacket => ({
+    ts,
+    src: `10.${k >> 8}.${k & 255}.2`,
+    dst: SV,
+    sport: 6000,
+    dport: 53,
+    proto: 17,
+  });
+  // 12,000 live flows: the index starts small and doubles several times on the way.
+  for (let b = 0; b < 12; b++) {
+    const list: SynthPacket[] = [];
+    for (let k = b * 1000; k < (b + 1) * 1000; k++) list.push(f(k, T0 + k));
+    run(list);
+  }
+  assert.equal(table.activeFlows, 12000);
+  for (let b = 0; b < 12; b++) {
+    const list: SynthPacket[] = [];
+    for (let k = b * 1000; k < (b + 1) * 1000; k++) list.push(f(k, T0 + S + k));
+    run(list);
+  }
+  assert.equal(table.totalFlows, 12000);
+  table.flush();
+  assert.equal(recs.length, 12000);
+  assert.ok(recs.every((r) => r.pktsToServer === 2 && r.reason === 'shutdown'));
+});
+
+test('the sweep over deadline blocks ends the same flows in the same batches as the per-slot test', () => {
+  // Timeouts with a fraction of a microsecond turn the deadline column off (per-slot test); with
+  // whole-microsecond packet times they end exactly the same flows as the default timeouts.
+  const e = 1e-7;
+  const frac = {
+    tcp: { new: 60 + e, established: 600 + e, closed: 60 + e },
+    udp: { new: 30 + e, established: 300 + e, closed: e },
+    icmp: { new: 30 + e, established: 300 + e, closed: e },
+    default: { new: 30 + e, established: 300 + e, closed: e },
+  };
+  const a = setup({ features: false });
+  const b = setup({ features: false, timeouts: frac });
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let ts = T0;
+  const log = (recs: FlowRecord[], batch: number, out: string[]): void => {
+    for (const r of recs.splice(0)) out.push(`${batch} ${r.flowId} ${r.reason} ${r.endUs} ${r.pktsToServer}`);
+  };
+  const outA: string[] = [];
+  const outB: string[] = [];
+  for (let batch = 0; batch < 120; batch++) {
+    const list: SynthPacket[] = [];
+    // Mostly small steps (partial sweeps), sometimes a jump of up to 10 minutes.
+    ts += rnd(10) === 0 ? rnd(600) * S : rnd(2000) * 1000;
+    const n = batch === 60 ? 8000 : 300;
+    for (let k = 0; k < n; k++) {
+      const host = batch === 60 ? 20000 + k : rnd(9000);
+      const tcp = host % 3 === 0;
+      list.push({
+        ts: ts + k,
+        src: `10.1.${host >> 8}.${host & 255}`,
+        dst: SV,
+        sport: 7000 + (host % 7),
+        dport: tcp ? 80 : 53,
+        proto: tcp ? 6 : 17,
+        flags: tcp ? [SYN, ACK, FIN | ACK, RST][rnd(4)] : 0,
+      });
+    }
+    a.run(list);
+    b.run(list);
+    log(a.recs, batch, outA);
+    log(b.recs, batch, outB);
+  }
+  a.table.flush();
+  b.table.flush();
+  log(a.recs, 999, outA);
+  log(b.recs, 999, outB);
+  assert.ok(outA.length > 9000);
+  assert.ok(outA.some((l) => l.includes('timeout')));
+  assert.deepEqual(outA, outB);
+});

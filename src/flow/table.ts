@@ -138,6 +138,24 @@ const EVICT_PROBE = 64;
 const EMERGENCY_RECOVERY = 0.7;
 
 const SYN_ACK = TCP_FLAG.SYN | TCP_FLAG.ACK;
+/**
+ * Entries of the direct-mapped cache of formatted IPv4 addresses. Captures repeat few addresses
+ * across many flows (144 client hosts for 422,655 flows in the bench capture), so one string per
+ * address serves every flow record: no formatting, and consumers keying maps by address (top
+ * talkers) hash each string once (bench/macro/throughput.ts, docs/performance.md).
+ */
+const V4_NAME_CACHE = 4096;
+/** Slots per `blockMin` entry (bench/macro/throughput.ts: the sweep reads 1 in 64 deadlines when nothing expires). */
+const DL_BLOCK_SHIFT = 6;
+const DL_BLOCK = 1 << DL_BLOCK_SHIFT;
+/** Feature vectors in the recycled pool handed out with flow records (FlowRecord.features). */
+const FEAT_VIEWS = 256;
+/**
+ * Starting capacity of the flow index (positions). It doubles as live flows pass half of it, up to
+ * twice maxFlows: sized for maxFlows from the start (4 MB at the default) every lookup missed the
+ * cache; the bench capture peaks at 32k live flows (docs/performance.md).
+ */
+const INDEX_MIN_CAP = 4096;
 
 // Key block (int32 words per slot).
 const KEY_STRIDE = 16;
@@ -169,15 +187,19 @@ export class FlowTable {
   private readonly seed: number;
   private readonly withCommunityId: boolean;
   private readonly midstream: boolean;
-  private readonly featPool = new Float64Array(FEATURE_NAMES.length * 256);
-  private featPoolNext = 0;
+  private readonly featPool = new Float64Array(FEATURE_NAMES.length * FEAT_VIEWS);
+  /** The pool's vectors as views made once: a `subarray` per flow was 1 % of the run (cpu-prof). */
+  private readonly featViews: Float64Array[] = [];
+  private featViewNext = 0;
   private readonly tmo: Float64Array;
   private readonly activeUs: number;
 
   // Open-addressing index: pairs (slot, hash) per position; slot -1 = empty. The hash beside the
   // slot rejects most non-matching probes without touching the slot's key.
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  private index: Int32Array;
+  private mask: number;
+  /** Largest index capacity: the smallest power of two >= 2 * maxFlows (load factor <= 0.5). */
+  private readonly indexMaxCap: number;
 
   // Per-slot columns, interleaved so a packet touches few cache lines: `key` holds KEY_STRIDE
   // int32 words per slot (64 bytes), `hot` HOT_STRIDE doubles (64 bytes).
@@ -185,6 +207,21 @@ export class FlowTable {
   private readonly slotState: Uint8Array;
   private readonly key: Int32Array;
   private readonly hot: Float64Array;
+  /**
+   * Per slot, dense: last seen + the flow's normal (non-emergency) idle timeout; +Infinity for a
+   * slot without a live flow. The sweep reads this column alone (8 bytes a slot) instead of each
+   * slot's state byte, hot and key lines: sweep was 4 % of `analyze --no-detect` (cpu-prof).
+   * Exact only for whole-microsecond timeouts (`deadlineExact`); otherwise, and in emergency mode,
+   * the sweep uses the per-slot test.
+   */
+  private readonly deadline: Float64Array;
+  private readonly deadlineExact: boolean;
+  /**
+   * Per block of DL_BLOCK slots, a lower bound of their deadlines (exact after the sweep scans the
+   * whole block, lowered by every deadline written): the sweep steps over a block that cannot
+   * hold an expired flow without reading its slots.
+   */
+  private readonly blockMin: Float64Array;
 
   private readonly freeStack: Int32Array;
   private freeTop: number;
@@ -193,6 +230,8 @@ export class FlowTable {
   private hw = 0;
 
   private readonly scratchWords = new Uint32Array(8);
+  private readonly v4NameKey = new Float64Array(V4_NAME_CACHE).fill(-1);
+  private readonly v4Name: string[] = new Array<string>(V4_NAME_CACHE).fill('');
   private readonly feats: FlowFeatures | null;
   private readonly hosts: HostTracker | null;
 
@@ -229,14 +268,22 @@ export class FlowTable {
 
     let cap = 16;
     while (cap < this.maxFlows * 2) cap *= 2;
+    this.indexMaxCap = cap;
+    cap = Math.min(cap, INDEX_MIN_CAP);
     this.index = new Int32Array(cap * 2).fill(-1);
     this.mask = cap - 1;
+    const nf = FEATURE_NAMES.length;
+    for (let k = 0; k < FEAT_VIEWS; k++) this.featViews.push(this.featPool.subarray(k * nf, (k + 1) * nf));
 
     const n = this.maxFlows + SPARE_SLOTS;
     this.total = n;
     this.slotState = new Uint8Array(n);
     this.key = new Int32Array(n * KEY_STRIDE);
     this.hot = new Float64Array(n * HOT_STRIDE);
+    this.deadline = new Float64Array(n).fill(Infinity);
+    this.blockMin = new Float64Array(Math.ceil(n / DL_BLOCK)).fill(Infinity);
+    // last + timeout equals the per-slot test `now - last > timeout` exactly for integer values.
+    this.deadlineExact = this.tmo.every((t) => Number.isInteger(t));
     this.freeStack = new Int32Array(n);
     for (let k = 0; k < n; k++) this.freeStack[k] = n - 1 - k; // pop yields 0, 1, 2, ...
     this.freeTop = n;
@@ -274,8 +321,8 @@ export class FlowTable {
     const ports = key[o + K_PORTS]!;
     return {
       flowId: this.hot[slot * HOT_STRIDE + H_ID]!,
-      srcIp: formatIp(ipVer, words, 0),
-      dstIp: formatIp(ipVer, words, 4),
+      srcIp: this.ipName(ipVer, words, 0),
+      dstIp: this.ipName(ipVer, words, 4),
       srcPort: (ports >>> 16) & 0xffff,
       dstPort: ports & 0xffff,
       proto: (meta >>> 8) & 0xff,
@@ -421,6 +468,7 @@ export class FlowTable {
     for (let s = 0; s < this.hw; s++) {
       if (this.slotState[s] !== LIVE) continue;
       this.slotState[s] = ENDED;
+      this.deadline[s] = Infinity;
       this.setReason(s, R_SHUTDOWN);
       this.pending[this.pendingCount++] = s;
       this.live--;
@@ -447,9 +495,32 @@ export class FlowTable {
 
   // ---- internals -------------------------------------------------------------------------------
 
+  /** formatIp, with IPv4 strings from a direct-mapped cache (see V4_NAME_CACHE). */
+  private ipName(ipVer: number, words: Uint32Array, off: number): string {
+    if (ipVer === 6) return formatIp(ipVer, words, off);
+    const w = words[off]!;
+    const k = Math.imul(w, 0x9e3779b1) >>> 20; // 12 bits: V4_NAME_CACHE
+    if (this.v4NameKey[k] === w) return this.v4Name[k]!;
+    const name = formatIp(4, words, off);
+    this.v4NameKey[k] = w;
+    this.v4Name[k] = name;
+    return name;
+  }
+
   private timeoutOf(slot: number): number {
     const st = this.key[slot * KEY_STRIDE + K_ST]!;
     return this.tmo[((st >>> 24) * 2 + this.emergency) * 3 + ((st >>> 8) & 0xff)]!;
+  }
+
+  private setDeadline(s: number, d: number): void {
+    this.deadline[s] = d;
+    const b = s >>> DL_BLOCK_SHIFT;
+    if (d < this.blockMin[b]!) this.blockMin[b] = d;
+  }
+
+  /** Idle timeout outside emergency mode for a K_ST word. */
+  private normalTimeoutOf(st: number): number {
+    return this.tmo[(st >>> 24) * 6 + ((st >>> 8) & 0xff)]!;
   }
 
   private setReason(slot: number, reason: number): void {
@@ -575,9 +646,11 @@ export class FlowTable {
     hot[hb + H_PKTS] = hot[hb + H_PKTS + 1] = 0;
     hot[hb + H_BYTES] = hot[hb + H_BYTES + 1] = 0;
     hot[hb + H_CONN] = connStart;
+    this.setDeadline(s, ts + this.normalTimeoutOf(key[o + K_ST]!));
     this.idCounter++;
     // Unique per run: a counter (< 2^33 flows) above the worker id and 12 hash bits.
     hot[hb + H_ID] = (this.idCounter * 256 + this.workerId) * 4096 + (h & 0xfff);
+    if (this.live * 2 >= this.mask + 1 && this.mask + 1 < this.indexMaxCap) this.growIndex();
     const index = this.index;
     let pos = h & this.mask;
     while (index[pos * 2]! >= 0) pos = (pos + 1) & this.mask;
@@ -648,7 +721,9 @@ export class FlowTable {
         key[o + K_ICMP] = key[o + K_ICMP]! | ((dec.icmpType[i]! | (dec.icmpCode[i]! << 8)) << (dir * 16));
       }
     }
-    key[o + K_ST] = (st & 0xff000000) | (seen << 16) | (fstate << 8) | tcpSt;
+    const nst = (st & 0xff000000) | (seen << 16) | (fstate << 8) | tcpSt;
+    key[o + K_ST] = nst;
+    this.setDeadline(s, hot[hb + H_LAST]! + this.normalTimeoutOf(nst));
     dec.flowFlags[i] = est ? FFLAG.ESTABLISHED : 0;
     const feats = this.feats;
     if (feats === null) return;
@@ -682,9 +757,29 @@ export class FlowTable {
   private end(slot: number, reason: number): void {
     this.unindex(slot);
     this.slotState[slot] = ENDED;
+    this.deadline[slot] = Infinity;
     this.setReason(slot, reason);
     this.live--;
     this.pending[this.pendingCount++] = slot;
+  }
+
+  /** Double the index capacity, re-inserting every entry (slot, hash) at its new position. */
+  private growIndex(): void {
+    const old = this.index;
+    const cap = (this.mask + 1) * 2;
+    const index = new Int32Array(cap * 2).fill(-1);
+    const mask = cap - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      const s = old[j]!;
+      if (s < 0) continue;
+      const h = old[j + 1]!;
+      let pos = h & mask;
+      while (index[pos * 2]! >= 0) pos = (pos + 1) & mask;
+      index[pos * 2] = s;
+      index[pos * 2 + 1] = h;
+    }
+    this.index = index;
+    this.mask = mask;
   }
 
   /** Backward-shift deletion (Knuth 6.4 Algorithm R): no tombstones, probe chains stay short. */
@@ -756,13 +851,51 @@ export class FlowTable {
     this.lastSweepNow = now;
     let p = this.hand < hw ? this.hand : 0;
     let ends = 0;
-    for (let n = 0; n < budget; n++) {
-      if (this.slotState[p] === LIVE && now - this.hot[p * HOT_STRIDE + H_LAST]! > this.timeoutOf(p)) {
-        this.nTimedOut++;
-        this.end(p, R_TIMEOUT);
-        if (++ends >= SWEEP_MAX_ENDS) break;
+    if (this.emergency === 0 && this.deadlineExact) {
+      // Same slots visited and ended as the test below: `now > last + timeout` (see `deadline`),
+      // whole blocks at once where the hand is at a block start and the budget covers the block.
+      const dl = this.deadline;
+      const bm = this.blockMin;
+      let n = 0;
+      scan: while (n < budget) {
+        if ((p & (DL_BLOCK - 1)) === 0 && n + DL_BLOCK <= budget && p + DL_BLOCK <= hw) {
+          const b = p >>> DL_BLOCK_SHIFT;
+          if (now > bm[b]!) {
+            let m = Infinity;
+            for (let q = p; q < p + DL_BLOCK; q++) {
+              const d = dl[q]!;
+              if (now > d) {
+                this.nTimedOut++;
+                this.end(q, R_TIMEOUT);
+                if (++ends >= SWEEP_MAX_ENDS) {
+                  p = q; // as the slot-by-slot loop: the hand stays on the last ended slot
+                  break scan;
+                }
+              } else if (d < m) m = d;
+            }
+            bm[b] = m;
+          }
+          n += DL_BLOCK;
+          p = p + DL_BLOCK < hw ? p + DL_BLOCK : 0;
+          continue;
+        }
+        if (now > dl[p]!) {
+          this.nTimedOut++;
+          this.end(p, R_TIMEOUT);
+          if (++ends >= SWEEP_MAX_ENDS) break;
+        }
+        n++;
+        p = p + 1 < hw ? p + 1 : 0;
       }
-      p = p + 1 < hw ? p + 1 : 0;
+    } else {
+      for (let n = 0; n < budget; n++) {
+        if (this.slotState[p] === LIVE && now - this.hot[p * HOT_STRIDE + H_LAST]! > this.timeoutOf(p)) {
+          this.nTimedOut++;
+          this.end(p, R_TIMEOUT);
+          if (++ends >= SWEEP_MAX_ENDS) break;
+        }
+        p = p + 1 < hw ? p + 1 : 0;
+      }
     }
     this.hand = p;
     if (this.emergency !== 0 && this.live < this.maxFlows * EMERGENCY_RECOVERY) this.emergency = 0;
@@ -816,10 +949,8 @@ export class FlowTable {
     let features: Float64Array | null = null;
     if (this.feats !== null) {
       // Views into a recycled pool: a fresh 700-byte backing store per flow cost ~0.4 µs (cpu-prof, bench/macro/throughput.ts).
-      const nf = FEATURE_NAMES.length;
-      if (this.featPoolNext + nf > this.featPool.length) this.featPoolNext = 0;
-      features = this.featPool.subarray(this.featPoolNext, this.featPoolNext + nf);
-      this.featPoolNext += nf;
+      features = this.featViews[this.featViewNext]!;
+      this.featViewNext = this.featViewNext + 1 < FEAT_VIEWS ? this.featViewNext + 1 : 0;
       let nPorts = -1;
       let nHosts = -1;
       const e = this.hosts!.lookup(ipVer, key, o + K_C);
@@ -833,8 +964,8 @@ export class FlowTable {
     const rec: FlowRecord = {
       flowId: hot[hb + H_ID]!,
       ipVer,
-      srcIp: formatIp(ipVer, words, 0),
-      dstIp: formatIp(ipVer, words, 4),
+      srcIp: this.ipName(ipVer, words, 0),
+      dstIp: this.ipName(ipVer, words, 4),
       srcPort: cPort,
       dstPort: sPort,
       proto,

@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import { BATCH_PACKETS, PacketBatch } from '../capture/batch.js';
 import { openCaptureFile } from '../capture/open.js';
 import type { CaptureReader } from '../capture/reader.js';
+import type { AppRecord } from '../applayer/app-layer.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
 import { loadDetectRules } from '../detect/engine/load.js';
 import type { LoadedRules } from '../detect/engine/load.js';
@@ -38,6 +39,9 @@ import type { EngineConfig } from '../pipeline/config.js';
 import { PacketEngine, detectSpec, protocolCounts } from '../pipeline/engine.js';
 import type { FlowSink } from '../pipeline/sink.js';
 import { TalkerTable } from '../output/talkers.js';
+import { FileStore } from '../output/filestore.js';
+import type { FileStoreCounters } from '../output/filestore.js';
+import { fileStoreSpecOf, storeAppFiles } from '../output/filestore-app.js';
 import { FEATURE_SET_ID, flowSampleMeta } from '../ml/samples.js';
 import { makeRng } from '../ml/split.js';
 import { toStoredAlertInput } from '../store/alert-input.js';
@@ -127,6 +131,8 @@ export interface PcapAnalysisSummary {
   training_samples_error: string | null;
   size_bytes: number;
   rules: { loaded: number; skipped: number };
+  /** With the file store on (VIGIL_FILE_STORE): its directory and what this job did with files. */
+  file_store?: FileStoreCounters & { dir: string };
 }
 
 export interface PcapProgress {
@@ -397,7 +403,10 @@ export class PcapJobQueue extends EventEmitter<PcapJobQueueEvents> {
       rules = this.opts.rules?.() ?? loadDetectRules(detectSpec(cfg));
     const t0 = this.now();
     const sampleCap = Math.max(0, Math.floor(this.opts.trainingSamples ?? DEFAULT_TRAINING_SAMPLES));
-    const sink = new JobSink(id, sensor, cfg.alerts.dedupWindow, sampleCap);
+    // The server resolves the file store's directory under its data directory (absolute here).
+    const storeSpec = cfg.appLayer ? fileStoreSpecOf(cfg.fileStore, process.cwd()) : null;
+    const files = storeSpec === null ? null : new FileStore(storeSpec);
+    const sink = new JobSink(id, sensor, cfg.alerts.dedupWindow, sampleCap, files);
     const engine = new PacketEngine(cfg, sink, BATCH_PACKETS, 0, rules);
     const batch = new PacketBatch(BATCH_PACKETS);
     const limit = this.config.maxPackets > 0 ? this.config.maxPackets : Number.POSITIVE_INFINITY;
@@ -512,6 +521,7 @@ export class PcapJobQueue extends EventEmitter<PcapJobQueueEvents> {
       training_samples_error: trainingSamplesError,
       size_bytes: total,
       rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
+      ...(files !== null ? { file_store: { dir: files.spec.dir, ...files.counters } } : {}),
     };
     if (truncatedReason === 'cancelled')
       return { analysis_id: id, status: 'failed', error: `cancelled after ${seen} packets`, summary };
@@ -552,6 +562,8 @@ class JobSink implements FlowSink {
     private readonly sensor: string,
     dedupWindowS: number,
     private readonly sampleCap = 0,
+    /** The file store when on: wanted HTTP/SMTP files are written as they finish. */
+    private readonly files: FileStore | null = null,
   ) {
     this.dedup = new AlertDeduplicator(dedupWindowS);
   }
@@ -596,7 +608,9 @@ class JobSink implements FlowSink {
     if (out.length > 0) yield out;
   }
 
-  app(): void {}
+  app(rec: AppRecord): void {
+    if (this.files !== null) storeAppFiles(this.files, rec);
+  }
 
   alert(rec: AlertRecord): void {
     this.alerts++;

@@ -11,6 +11,7 @@ import {
   alertEvent,
   dnsEvents,
   httpFileinfoEvent,
+  httpRequestFileinfoEvents,
   smtpEvents,
   flowEvent,
   ftpEvent,
@@ -21,8 +22,7 @@ import {
 import { TalkerTable } from './talkers.js';
 import { FileStore } from './filestore.js';
 import type { FileStoreCounters, FileStoreSpec, StoreResult } from './filestore.js';
-import { httpFileComplete } from './fileinfo.js';
-import type { HttpRecord, SmtpRecord } from '../applayer/app-layer.js';
+import { storeHttpRequestFiles, storeHttpResponse, storeSmtpAttachments } from './filestore-app.js';
 import { AlertDeduplicator } from '../alerts/dedup.js';
 import type { TalkerEntry } from './talkers.js';
 
@@ -83,29 +83,6 @@ class AnalyzeSink implements FlowSink {
     this.files = opts.fileStore !== undefined ? new FileStore(opts.fileStore) : null;
   }
 
-  /** Store an HTTP response body when wanted (force-filestore or a filestore rule's mark). */
-  private storeHttp(files: FileStore, rec: HttpRecord): StoreResult | undefined {
-    const tx = rec.tx;
-    if (tx.responseBody.length === 0 && tx.responseBodyLength === 0) return undefined;
-    // Bit 2: files travelling to the client (HTTP request bodies are not files yet).
-    if (!files.wants(rec.fileStore, 2)) return undefined;
-    if (!httpFileComplete(tx) || tx.responseBody.length === 0) return files.truncated();
-    return files.store(tx.responseBody);
-  }
-
-  /** Store a mail's attachments when wanted (a mail travels to the server: bit 1). */
-  private storeSmtp(files: FileStore, rec: SmtpRecord): (StoreResult | undefined)[] | undefined {
-    const atts = rec.tx.attachments;
-    if (atts.length === 0 || !files.wants(rec.fileStore, 1)) return undefined;
-    const out: (StoreResult | undefined)[] = [];
-    for (const p of atts) {
-      if (p.size === 0) out.push(undefined);
-      else if (!p.complete || p.truncated || p.data.length !== p.size) out.push(files.truncated());
-      else out.push(files.store(p.data, p.sha256));
-    }
-    return out;
-  }
-
   /** One EVE line, with addresses in the configured IPv6 form. */
   private line(ev: Record<string, unknown>): string {
     if (this.opts.ipv6Compress !== true) {
@@ -124,14 +101,19 @@ class AnalyzeSink implements FlowSink {
   app(rec: AppRecord): void {
     const files = this.files;
     let httpStore: StoreResult | undefined;
+    let uploadStore: (StoreResult | undefined)[] | undefined;
     let smtpStore: (StoreResult | undefined)[] | undefined;
     if (files !== null) {
-      if (rec.kind === 'http') httpStore = this.storeHttp(files, rec);
-      else if (rec.kind === 'smtp') smtpStore = this.storeSmtp(files, rec);
+      if (rec.kind === 'http') {
+        uploadStore = storeHttpRequestFiles(files, rec);
+        httpStore = storeHttpResponse(files, rec);
+      } else if (rec.kind === 'smtp') smtpStore = storeSmtpAttachments(files, rec);
     }
     if (!this.opts.eve) return;
     if (rec.kind === 'http') {
       this.eve += this.line(httpEvent(rec, this.opts.host));
+      // Request files close before the response's (Suricata logs them in that order).
+      for (const ev of httpRequestFileinfoEvents(rec, this.opts.host, uploadStore)) this.eve += this.line(ev);
       const fi = httpFileinfoEvent(rec, this.opts.host, httpStore);
       if (fi !== null) this.eve += this.line(fi);
     } else if (rec.kind === 'tls') this.eve += this.line(tlsEvent(rec, this.opts.host));

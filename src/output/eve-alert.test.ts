@@ -29,3 +29,25 @@ test('alert source/target follow Suricata: target:dest_ip -> source is src_ip; t
   assert.deepEqual(swapped.alert['source'], { ip: '10.0.0.10', port: 22 });
   assert.deepEqual(swapped.alert['target'], { ip: '10.0.0.66', port: 40000 });
 });
+
+test('alert verdict: present only when configured (eve-log alert verdict: yes), "alert" in IDS mode', () => {
+  const rec = behaviorAlertRecord({
+    tsUs: 1_700_000_000_000_000,
+    sid: 1,
+    rev: 1,
+    msg: 'VIGIL test',
+    type: 'port_scan',
+    severity: 'low',
+    mitre: [],
+    srcIp: '10.0.0.1',
+    dstIp: '10.0.0.2',
+    srcPort: 1,
+    dstPort: 2,
+    proto: 6,
+    ipVer: 4,
+    flowId: 1,
+    evidence: {},
+  });
+  assert.equal(alertEvent(rec, 'h')['verdict'], undefined);
+  assert.deepEqual(alertEvent(rec, 'h', { verdict: true })['verdict'], { action: 'alert' });
+});

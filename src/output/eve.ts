@@ -8,7 +8,8 @@ import type { DnsRecord, FtpRecord, HttpRecord, SmtpRecord, SshRecord, TlsRecord
 import { smtpEveBody, smtpFileinfoObject } from '../applayer/smtp/eve.js';
 import type { SmtpStoreMark } from '../applayer/smtp/eve.js';
 import type { StoreResult } from './filestore.js';
-import { httpFileinfoObject } from './fileinfo.js';
+import { httpFileinfoObject, httpRequestFileinfoObject } from './fileinfo.js';
+import { httpRequestFiles } from '../applayer/http/files.js';
 import { ftpEveObject } from '../applayer/ftp/eve.js';
 import { sshEveObject } from '../applayer/ssh/eve.js';
 import { tlsEveObject } from '../applayer/tls/eve.js';
@@ -141,6 +142,30 @@ export function httpFileinfoEvent(rec: HttpRecord, host: string, store?: StoreRe
 }
 
 /**
+ * The EVE `fileinfo` events for the files of an HTTP request body (uploads, POST/PUT bodies), in
+ * body order; `stores[k]`: what the file store did with file k. Files travel client -> server.
+ */
+export function httpRequestFileinfoEvents(
+  rec: HttpRecord,
+  host: string,
+  stores?: readonly (StoreResult | undefined)[],
+): Record<string, unknown>[] {
+  const files = httpRequestFiles(rec.tx);
+  if (files.length === 0) return [];
+  const sids = storeSids(rec.fileStoreRules, 1);
+  const http = httpEveObject(rec.tx);
+  const out: Record<string, unknown>[] = [];
+  for (let k = 0; k < files.length; k++) {
+    const ev = appEventHeader(rec.flow, rec.tx.tsUs > 0 ? rec.tx.tsUs : rec.tsUs, 'fileinfo', host);
+    ev['app_proto'] = 'http';
+    ev['http'] = http;
+    ev['fileinfo'] = httpRequestFileinfoObject(rec.tx, files[k]!, stores?.[k], sids);
+    out.push(ev);
+  }
+  return out;
+}
+
+/**
  * The EVE `smtp` event of a finished SMTP transaction, and a `fileinfo` event per attachment;
  * `stores[k]`: what the file store did with attachment k.
  */
@@ -200,6 +225,8 @@ export interface AlertEveOptions {
   payload?: boolean;
   payloadPrintable?: boolean;
   ethernet?: boolean;
+  /** `verdict` object (eve-log alert `verdict: yes`). */
+  verdict?: boolean;
 }
 
 const mac = (b: Buffer, o: number): string =>
@@ -264,6 +291,10 @@ export function alertEvent(a: AlertRecord, host: string, opts: AlertEveOptions =
     if (name !== undefined) info['linktype_name'] = name;
     ev['packet_info'] = info;
   }
+  // Suricata's EveAddVerdict in IDS mode: no drop or reject is applied, so the verdict is "alert".
+  // A pass rule that matches a packet is inspected before its alert rules (action order), so no
+  // alert is raised on such a packet and "pass" cannot occur here.
+  if (opts.verdict === true) ev['verdict'] = { action: 'alert' };
   if (a.flow !== undefined) {
     ev['flow'] = {
       pkts_toserver: a.flow.pktsToServer,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpTransaction } from '../applayer/http/parser.js';
-import { httpFileName, httpFileinfoObject, magicOf } from './fileinfo.js';
+import { httpFileName, httpFileinfoObject, httpRequestFileinfoObject, magicOf } from './fileinfo.js';
 
 test('magic bytes', () => {
   assert.equal(magicOf(Buffer.from('MZ\x90\x00', 'latin1')), 'PE32 executable (MS Windows)');
@@ -33,4 +33,37 @@ test('file name from Content-Disposition, else the URI path; truncated bodies ar
   assert.equal(t['sha256'], undefined);
   assert.equal(t['size'], 100000);
   assert.equal(httpFileinfoObject(new HttpTransaction(0)), null);
+});
+
+test('request-body files: same fields as a response file; a truncated upload has no hashes', () => {
+  const tx = new HttpTransaction(2);
+  const data = Buffer.from('MZ\x90\x00rest', 'latin1');
+  const done = httpRequestFileinfoObject(
+    tx,
+    { name: 'a.exe', data, size: data.length, complete: true },
+    undefined,
+    [7],
+  );
+  assert.deepEqual(Object.keys(done), [
+    'filename',
+    'sid',
+    'gaps',
+    'magic',
+    'state',
+    'md5',
+    'sha1',
+    'sha256',
+    'stored',
+    'size',
+    'tx_id',
+  ]);
+  assert.equal(done['magic'], 'PE32 executable (MS Windows)');
+  assert.equal(done['state'], 'CLOSED');
+  assert.equal(done['tx_id'], 2);
+  const cut = httpRequestFileinfoObject(tx, { name: 'a.exe', data, size: 9000, complete: false });
+  assert.equal(cut['state'], 'TRUNCATED');
+  assert.equal(cut['md5'], undefined);
+  assert.equal(cut['sha256'], undefined);
+  assert.equal(cut['size'], 9000);
+  assert.equal(cut['stored'], false);
 });

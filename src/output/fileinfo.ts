@@ -1,47 +1,16 @@
 /**
- * EVE `fileinfo` for files carried over HTTP (the response body, as Suricata treats it): name from
- * Content-Disposition or the URI path, size, type from magic bytes, and md5/sha1/sha256 when the
- * whole file was kept (bodies beyond response-body-limit are TRUNCATED and not hashed).
+ * EVE `fileinfo` for files carried over HTTP: the response body, and the files of request bodies
+ * (multipart uploads, raw POST/PUT bodies; src/applayer/http/files.ts), as Suricata treats them:
+ * name from Content-Disposition or the URI path, size, type from magic bytes, and md5/sha1/sha256
+ * when the whole file was kept (bodies beyond the body limits are TRUNCATED and not hashed).
  */
 import { createHash } from 'node:crypto';
+import type { HttpFile } from '../applayer/http/files.js';
 import type { HttpTransaction } from '../applayer/http/parser.js';
+import { magicOf } from '../util/magic.js';
 import type { StoreResult } from './filestore.js';
 
-/** Leading bytes -> a libmagic-style description (the common file types seen on the wire). */
-const MAGIC: readonly [number[], string][] = [
-  [[0x4d, 0x5a], 'PE32 executable (MS Windows)'],
-  [[0x7f, 0x45, 0x4c, 0x46], 'ELF'],
-  [[0x25, 0x50, 0x44, 0x46, 0x2d], 'PDF document'],
-  [[0x50, 0x4b, 0x03, 0x04], 'Zip archive data'],
-  [[0x1f, 0x8b], 'gzip compressed data'],
-  [[0x89, 0x50, 0x4e, 0x47], 'PNG image data'],
-  [[0xff, 0xd8, 0xff], 'JPEG image data'],
-  [[0x47, 0x49, 0x46, 0x38], 'GIF image data'],
-  [[0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 'Composite Document File V2 Document'],
-  [[0x52, 0x61, 0x72, 0x21], 'RAR archive data'],
-  [[0x37, 0x7a, 0xbc, 0xaf], '7-zip archive data'],
-  [[0xca, 0xfe, 0xba, 0xbe], 'Java class data'],
-];
-
-/** A short description of the data's type from its first bytes ('' for empty data). */
-export function magicOf(b: Uint8Array): string {
-  if (b.length === 0) return '';
-  for (const [sig, name] of MAGIC) if (sig.length <= b.length && sig.every((x, k) => b[k] === x)) return name;
-  const head = Buffer.from(b.subarray(0, 512)).toString('latin1');
-  if (/^\s*<(!doctype html|html|head|body)/i.test(head)) return 'HTML document, ASCII text';
-  if (/^\s*<\?xml/i.test(head)) return 'XML document text';
-  const n = Math.min(b.length, 512);
-  let binary = false;
-  let high = false;
-  for (let k = 0; k < n; k++) {
-    const c = b[k]!;
-    if (c < 9 || (c > 13 && c < 32)) binary = true;
-    else if (c >= 0x7f) high = true;
-  }
-  if (/^\s*[{[]/.test(head) && !binary) return 'JSON data';
-  if (!binary && !high) return 'ASCII text';
-  return 'data';
-}
+export { magicOf };
 
 /** File name: Content-Disposition `filename=` (quoted or not), else the URI path. */
 export function httpFileName(tx: HttpTransaction): string {
@@ -85,6 +54,34 @@ export function httpFileinfoObject(
   o['stored'] = store?.stored === true;
   if (store?.fileId !== undefined) o['file_id'] = store.fileId;
   o['size'] = complete ? body.length : Math.max(body.length, tx.responseBodyLength);
+  o['tx_id'] = tx.id;
+  return o;
+}
+
+/**
+ * The `fileinfo` object of one request-body file of `tx` (see httpRequestFiles), with the same
+ * fields and rules as a response's: hashes only for a complete file.
+ */
+export function httpRequestFileinfoObject(
+  tx: HttpTransaction,
+  file: HttpFile,
+  store?: StoreResult,
+  sids?: readonly number[],
+): Record<string, unknown> {
+  const o: Record<string, unknown> = { filename: file.name };
+  if (sids !== undefined && sids.length > 0) o['sid'] = sids.slice();
+  o['gaps'] = false;
+  const magic = magicOf(file.data);
+  if (magic !== '') o['magic'] = magic;
+  o['state'] = file.complete ? 'CLOSED' : 'TRUNCATED';
+  if (file.complete) {
+    o['md5'] = createHash('md5').update(file.data).digest('hex');
+    o['sha1'] = createHash('sha1').update(file.data).digest('hex');
+    o['sha256'] = store?.sha256 ?? createHash('sha256').update(file.data).digest('hex');
+  }
+  o['stored'] = store?.stored === true;
+  if (store?.fileId !== undefined) o['file_id'] = store.fileId;
+  o['size'] = file.size;
   o['tx_id'] = tx.id;
   return o;
 }

@@ -85,3 +85,11 @@ test("-c reads Vigil's behavior and ml sections too", () => {
   assert.equal(cfg.behavior.enabled, false);
   assert.equal(cfg.ml.confidenceThreshold, 0.95);
 });
+
+test('applyYaml reads the eve-log alert verdict option', () => {
+  const cfg = defaultConfig();
+  assert.equal(cfg.eve.alertVerdict, false);
+  applyYaml(cfg, { outputs: [{ 'eve-log': { types: [{ alert: { verdict: 'yes' } }, 'flow'] } }] });
+  assert.equal(cfg.eve.alertVerdict, true);
+  assert.throws(() => applySetting(cfg, 'outputs.eve-log.types.alert.verdict', 'maybe'), ConfigError);
+});

@@ -46,6 +46,8 @@ export interface EngineConfig {
     alertPacket: boolean;
     alertPayload: boolean;
     alertPayloadPrintable: boolean;
+    /** Alert records carry `verdict` (suricata.yaml eve-log alert `verdict: yes`). */
+    alertVerdict: boolean;
     ethernet: boolean;
   };
   /** Signature detection: rule files (empty and no built-in rules = no detector). */
@@ -118,6 +120,7 @@ export function defaultConfig(): EngineConfig {
       alertPacket: false,
       alertPayload: false,
       alertPayloadPrintable: false,
+      alertVerdict: false,
       ethernet: false,
     },
     detect: {
@@ -160,6 +163,11 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   ML_SHADOW_MODEL_PATH: 'ml.shadow.model',
   ML_SECOND_OPINION: 'ml.second-opinion.enabled',
   ML_SECOND_OPINION_CONFIDENCE: 'ml.second-opinion.confidence',
+  // The file store (off by default); `vigil serve` takes a relative dir under its data directory.
+  VIGIL_FILE_STORE: 'file-store.enabled',
+  VIGIL_FILE_STORE_DIR: 'file-store.dir',
+  VIGIL_FILE_STORE_FORCE: 'file-store.force-filestore',
+  VIGIL_FILE_STORE_MAX_SIZE: 'file-store.max-size',
 };
 
 /** Apply ENV_SETTINGS from `env`; returns warnings. Throws ConfigError on a bad value. */
@@ -415,6 +423,9 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'outputs.eve-log.types.alert.payload-printable':
       cfg.eve.alertPayloadPrintable = parseBool(value) ?? bad('expected yes/no');
       return null;
+    case 'outputs.eve-log.types.alert.verdict':
+      cfg.eve.alertVerdict = parseBool(value) ?? bad('expected yes/no');
+      return null;
     case 'checksum-validation':
       cfg.checksumValidation = parseBool(value) ?? bad('expected yes/no');
       return null;
@@ -506,6 +517,7 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
           set('outputs.eve-log.types.alert.packet', alert['packet']);
           set('outputs.eve-log.types.alert.payload', alert['payload']);
           set('outputs.eve-log.types.alert.payload-printable', alert['payload-printable']);
+          set('outputs.eve-log.types.alert.verdict', alert['verdict']);
         }
       }
     }

@@ -68,6 +68,9 @@ export class PacketEngine {
   private readonly gate: AlertGate;
   /** 1-based capture number of the packet being processed (exact with one worker). */
   private pcapCnt = 0;
+  /** The flow flowEnded is ending, and whether an alert was raised on it meanwhile. */
+  private endingSlot = -1;
+  private endingAlerted = false;
   /**
    * Rules with ml.* keywords (`gid:sid` -> conditions) and, with ml.second-opinion, every signature
    * rule: their alerts wait in `deferred` (by flow id) for the flow's model verdict.
@@ -243,7 +246,10 @@ export class PacketEngine {
       flowIdOf: (slot) => flows.flowIdOf(slot),
       countersOf: (slot) => flows.countersOf(slot),
       slotCapacity: flows.slotCapacity,
-      markAlerted: (slot) => flows.markAlerted(slot),
+      markAlerted: (slot) => {
+        flows.markAlerted(slot);
+        if (slot === this.endingSlot) this.endingAlerted = true;
+      },
       onAlert: this.mlRules !== null || this.secondOpinionAll ? (a) => this.ruleAlert(a, onAlert) : onAlert,
       packetAlertMax: cfg.detect.packetAlertMax,
       exhaustive: cfg.detect.exhaustive,
@@ -294,15 +300,23 @@ export class PacketEngine {
     const counts = this.layerCounts;
     const origLen = pkts.origLen;
     let bytes = 0;
+    // Per-protocol packet counts by runs of equal layer sets (consecutive packets mostly share
+    // one, e.g. ethernet+ipv4+tcp): the bit loop runs once per run, not per packet (cpu-prof,
+    // docs/performance.md).
+    let run = 0;
+    let prev = 0;
     for (let i = 0; i < n; i++) {
       bytes += origLen[i]!;
-      let bits = layers[i]!;
-      while (bits !== 0) {
-        const low = bits & -bits;
-        counts[31 - Math.clz32(low)]!++;
-        bits ^= low;
+      const bits = layers[i]!;
+      if (bits === prev) {
+        run++;
+        continue;
       }
+      if (run > 0) addLayerCounts(counts, prev, run);
+      prev = bits;
+      run = 1;
     }
+    if (run > 0) addLayerCounts(counts, prev, run);
     // Flows that ended in this batch are scored now (bounded latency), in one call per model.
     if (this.ml !== null) this.ml.flush();
     if (this.firstTsUs < 0) this.firstTsUs = pkts.tsUs[0]!;
@@ -332,12 +346,17 @@ export class PacketEngine {
 
   /** A flow ended: flush its stream and parser state (emitting what they hold), then the flow. */
   private flowEnded(rec: FlowRecord): void {
+    // Transactions flushed below may still alert, after `rec.alerted` was read: catch that.
+    this.endingSlot = rec.slot;
+    this.endingAlerted = false;
     if (this.stream !== null && this.app !== null) {
       this.stream.release(rec.slot);
       const proto = this.app.release(rec.slot, rec.endUs);
       if (proto !== undefined) rec.appProto = proto;
     }
     if (this.detector !== null) this.detector.release(rec.slot);
+    this.endingSlot = -1;
+    if (this.endingAlerted) rec.alerted = true;
     if (this.behavior !== null) this.behavior.flowEnd(rec);
     if (this.indicators !== null) this.indicators.flowEnd(rec);
     if (this.ml !== null) this.ml.flowEnd(rec);
@@ -526,6 +545,15 @@ export class PacketEngine {
       firstTsUs: this.firstTsUs,
       lastTsUs: this.lastTsUs,
     };
+  }
+}
+
+/** Add `times` packets to the count of every LAYER bit set in `bits`. */
+function addLayerCounts(counts: Float64Array, bits: number, times: number): void {
+  while (bits !== 0) {
+    const low = bits & -bits;
+    counts[31 - Math.clz32(low)]! += times;
+    bits ^= low;
   }
 }
 

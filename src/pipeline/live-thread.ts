@@ -18,6 +18,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { PacketBatch } from '../capture/batch.js';
+import type { FileStoreSpec } from '../output/filestore.js';
 import { DEFAULT_RETRY, REAL_TIMERS, backoffDelayS } from '../capture/live.js';
 import type { CaptureSession, LiveState, LiveUnavailableReason, RetryPolicy, Timers } from '../capture/live.js';
 import { defaultConfig } from './config.js';
@@ -40,6 +41,8 @@ export interface LiveSensorThreadOptions extends Omit<LiveSensorOptions, 'rules'
   stopTimeoutMs?: number;
   /** Tests: another worker entry (one that wraps live-worker.js). */
   workerUrl?: URL;
+  /** The file store: the worker writes wanted HTTP/SMTP files itself (records stay in the worker). */
+  fileStore?: FileStoreSpec;
 }
 
 export interface LiveSensorThread extends LiveSensorHandle {
@@ -391,6 +394,7 @@ export function startLiveSensorThread(opts: LiveSensorThreadOptions): LiveSensor
       flows: opts.onFlow !== undefined,
       ...(opts.flowSample !== undefined ? { flowSample: opts.flowSample } : {}),
       app: opts.onApp !== undefined,
+      ...(opts.fileStore !== undefined ? { fileStore: opts.fileStore } : {}),
       relaySessions: opts.opener !== undefined,
     };
     const w = new Worker(opts.workerUrl ?? new URL('./live-worker.js', import.meta.url), { workerData: init });

@@ -7,6 +7,7 @@ import type { AppRecord } from '../applayer/app-layer.js';
 import type { KernelCounters, LiveCaptureParams, LiveUnavailableReason, RetryPolicy } from '../capture/live.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
 import type { FlowRecord } from '../flow/table.js';
+import type { FileStoreSpec } from '../output/filestore.js';
 import type { EngineConfig } from './config.js';
 import type { EngineCounters } from './engine.js';
 import type { LiveSensorStats } from './live-sensor.js';
@@ -25,6 +26,8 @@ export interface LiveWorkerInit {
   /** Which flows are sent (LiveSensorOptions.flowSample); absent: every flow. */
   flowSample?: { first: number; rate: number };
   app: boolean;
+  /** The file store (prepared by the main thread, its counters shared with it), absent when off. */
+  fileStore?: FileStoreSpec;
   /** Capture sessions are opened by the main thread (a test's fake session) and relayed here. */
   relaySessions: boolean;
 }

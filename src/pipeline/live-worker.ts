@@ -12,6 +12,9 @@ import { LiveCaptureError, tcpdumpOpener } from '../capture/live.js';
 import type { SessionHandlers, SessionOpener } from '../capture/live.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
 import type { FlowRecord } from '../flow/table.js';
+// The worker is the sensor thread's entry point: it wires the file store (an output) to the engine.
+import { FileStore } from '../output/filestore.js';
+import { storeAppFiles } from '../output/filestore-app.js';
 import { startLiveSensor } from './live-sensor.js';
 import type { LiveSensor } from './live-sensor.js';
 import type {
@@ -111,6 +114,8 @@ function onSessionMessage(msg: ToLiveWorker): void {
 
 // ---- the sensor ------------------------------------------------------------------------------------
 
+const files = init.fileStore !== undefined ? new FileStore(init.fileStore) : null;
+
 try {
   sensor = startLiveSensor({
     interface: init.interface,
@@ -133,9 +138,12 @@ try {
           },
         }
       : {}),
-    ...(init.app
+    ...(init.app || files !== null
       ? {
           onApp: (r: AppRecord) => {
+            // Files are written here, so records are cloned to the main thread only when it wants them.
+            if (files !== null) storeAppFiles(files, r);
+            if (!init.app) return;
             apps.push(r);
             pending();
           },

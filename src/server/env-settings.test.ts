@@ -59,3 +59,15 @@ test('a bad value: ConfigError with one line naming the variable', () => {
       `${name}=${value}`,
     );
 });
+
+test('VIGIL_FILE_STORE*: off by default; set, checked and reported like the other engine variables', () => {
+  assert.equal(serverEnvSettings({}).fileStore.enabled, false);
+  const s = serverEnvSettings({
+    VIGIL_FILE_STORE: 'yes',
+    VIGIL_FILE_STORE_DIR: 'carved',
+    VIGIL_FILE_STORE_FORCE: 'true',
+    VIGIL_FILE_STORE_MAX_SIZE: '2mb',
+  });
+  assert.deepEqual(s.fileStore, { enabled: true, dir: 'carved', force: true, maxSize: 2 * 1024 * 1024 });
+  assert.throws(() => serverEnvSettings({ VIGIL_FILE_STORE_MAX_SIZE: 'lots' }), /VIGIL_FILE_STORE_MAX_SIZE/);
+});

@@ -19,6 +19,8 @@ export interface ServerEnvSettings {
    * (DATA_DIR/models), which `vigil config` does not open.
    */
   ml: EngineConfig['ml'];
+  /** VIGIL_FILE_STORE*: a relative `dir` is under the data directory (src/server/models.ts). */
+  fileStore: EngineConfig['fileStore'];
 }
 
 /** Throws ConfigError with a one-line reason naming the variable. */
@@ -33,5 +35,5 @@ export function serverEnvSettings(env: Record<string, string | undefined> = proc
     if (e instanceof EngineConfigError) throw new ConfigError(e.message);
     throw e;
   }
-  return { extensions, ml: cfg.ml };
+  return { extensions, ml: cfg.ml, fileStore: cfg.fileStore };
 }

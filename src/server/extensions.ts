@@ -6,6 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { defaultConfig } from '../pipeline/config.js';
+import type { EngineConfig } from '../pipeline/config.js';
+import { FileStoreError } from '../output/filestore.js';
+import { fileStoreSpecOf } from '../output/filestore-app.js';
 import { analyzeExtension } from './analyze.js';
 import { ConfigError } from './config.js';
 import { envNumber } from './env-num.js';
@@ -108,6 +111,21 @@ export function serveExtensions(cfg: ServerConfig, o: ServeExtensionOptions = {}
   const s = { ...extensionSettingsFromEnv(env), ...o.settings };
   const hub = new ServerHub();
   const models = new ServerModels({ dataDir: cfg.dataDir, env });
+  // VIGIL_FILE_STORE: a directory that cannot be used stops start-up with its reason; the store
+  // prepared here (under the data directory) is the one the live sensor and the PCAP jobs share.
+  // Another bad engine setting does not stop start-up: the routes and health report it (503).
+  let fileStore: EngineConfig['fileStore'] | null;
+  try {
+    fileStore = models.engineConfig().fileStore;
+  } catch {
+    fileStore = null;
+  }
+  try {
+    if (fileStore !== null) fileStoreSpecOf(fileStore, cfg.dataDir);
+  } catch (e) {
+    if (e instanceof FileStoreError) throw new ConfigError(e.message);
+    throw e;
+  }
   // Compiled once here (a broken ruleset stops start-up with its errors), then shared.
   // Rule compilation reads only the detection settings (no environment variable sets them).
   const rules = new ServerRules(ruleSourceFromEnv(cfg.dataDir, env), defaultConfig);

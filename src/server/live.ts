@@ -26,6 +26,9 @@ import type { LiveSensorHandle, LiveSensorOptions, LiveSensorStats } from '../pi
 import { startLiveSensorThread } from '../pipeline/live-thread.js';
 import type { LiveSensorThread } from '../pipeline/live-thread.js';
 import { toStoredAlertInput } from '../store/alert-input.js';
+import { FileStore } from '../output/filestore.js';
+import type { FileStoreSpec } from '../output/filestore.js';
+import { fileStoreSpecOf, storeAppFiles } from '../output/filestore-app.js';
 import { BatchWriter } from '../store/batch-writer.js';
 import type { FlowRecord } from '../flow/table.js';
 import type { Repository } from '../store/repository.js';
@@ -245,9 +248,12 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
       let params: LiveCaptureParams;
       let retry: RetryPolicy;
       let engineCfg: EngineConfig;
+      let fileStore: FileStoreSpec | null;
       try {
         ({ params, retry } = liveConfigFromEnv(opts.env ?? process.env));
         engineCfg = opts.engineConfig?.() ?? defaultLiveEngineConfig(opts.env ?? process.env);
+        // VIGIL_FILE_STORE: prepared here, so the worker and the PCAP jobs share one cap.
+        fileStore = engineCfg.appLayer ? fileStoreSpecOf(engineCfg.fileStore, process.cwd()) : null;
       } catch (e) {
         // A bad CAPTURE_* value: the API still starts; /api/health says which variable.
         startError = e instanceof Error ? e.message : String(e);
@@ -274,6 +280,7 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
         retry,
         engineConfig: engineCfg,
         onAlert: (a: AlertRecord) => w.push(toStoredAlertInput(a, { sensor: sensorName })),
+        ...(fileStore !== null && opts.inline === true ? { onApp: storeHook(new FileStore(fileStore)) } : {}),
         ...flowOptions(opts.flows),
         ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
         ...(opts.opener !== undefined ? { opener: opts.opener } : {}),
@@ -288,6 +295,7 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
             ? startLiveSensor(sensorOpts)
             : startLiveSensorThread({
                 ...sensorOpts,
+                ...(fileStore !== null ? { fileStore } : {}),
                 ...(opts.workerUrl !== undefined ? { workerUrl: opts.workerUrl } : {}),
               });
       } catch (e) {
@@ -334,6 +342,11 @@ export function liveCaptureExtension(opts: LiveExtensionOptions): LiveExtension 
       await flushTraffic();
     },
   };
+}
+
+/** On the sensor's own thread: write the wanted files of each finished HTTP/SMTP record. */
+function storeHook(files: FileStore): NonNullable<LiveSensorOptions['onApp']> {
+  return (r) => storeAppFiles(files, r);
 }
 
 /** The sensor options that deliver flows to `flows.onFlow`, when it wants any now. */

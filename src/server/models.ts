@@ -55,6 +55,8 @@ export class ServerModels extends EventEmitter<{ change: [] }> {
       ((): EngineConfig => {
         const cfg = defaultConfig();
         applyEnv(cfg, this.env);
+        // A relative file store directory (VIGIL_FILE_STORE_DIR) is under the data directory.
+        cfg.fileStore.dir = path.resolve(opts.dataDir, cfg.fileStore.dir);
         return cfg;
       });
   }

@@ -15,6 +15,7 @@ import type {
   AlertInsertResult,
   AlertListQuery,
   AlertPage,
+  AlertPageJson,
   AlertPatch,
   AlertSelector,
   AlertSummary,
@@ -79,6 +80,8 @@ export interface Repository {
    */
   insertAlerts(inputs: readonly StoredAlertInput[]): Promise<AlertInsertResult[]>;
   listAlerts(q?: AlertListQuery): Promise<AlertPage>;
+  /** The same page with the alerts serialised by the database (the API's list route sends it as is). */
+  listAlertsJson(q?: AlertListQuery): Promise<AlertPageJson>;
   getAlert(id: number): Promise<StoredAlert | null>;
   /** Resolve / reopen / acknowledge (status), assign, annotate. null when the id is unknown. */
   updateAlert(id: number, patch: AlertPatch): Promise<StoredAlert | null>;

@@ -17,6 +17,7 @@ import type {
   AlertListQuery,
   AlertNote,
   AlertPage,
+  AlertPageJson,
   AlertPatch,
   AlertSelector,
   AlertSeverity,
@@ -81,6 +82,70 @@ const ALERT_COLS =
   'destination_ip, destination_port, protocol, app_proto, flow_id, community_id, sensor, status, resolved, ' +
   'resolved_at_us, resolved_by, acknowledged_at_us, acknowledged_by, assignee, notes, hit_count, first_seen_us, ' +
   'last_seen_us, metadata, evidence, mitre, analysis_id';
+
+/**
+ * The API's alert object (alertOf without `raw`, same keys in the same order) as JSON text built by
+ * the database: the list route sends it as is, instead of creating 34 values per row in
+ * JavaScript, converting them and serialising them again (3.8 vs 0.6 ms of CPU per page of 100 on
+ * SQLite). Times as isoUs prints them. A test compares both forms on every field.
+ */
+export function alertJsonSql(dialect: 'sqlite' | 'postgres'): string {
+  const pg = dialect === 'postgres';
+  const iso = (c: string): string =>
+    pg
+      ? `to_char(to_timestamp(${c} / 1000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '.' || lpad((${c} % 1000000)::text, 6, '0') || 'Z'`
+      : `strftime('%Y-%m-%dT%H:%M:%S', ${c} / 1000000, 'unixepoch') || printf('.%06dZ', ${c} % 1000000)`;
+  const isoOrNull = (c: string): string => `CASE WHEN ${c} IS NULL THEN NULL ELSE ${iso(c)} END`;
+  // SQLite: json() marks text as JSON so json_object nests it; PostgreSQL's columns are jsonb.
+  const doc = (c: string, empty: string | null): string =>
+    pg
+      ? empty === null
+        ? c
+        : `coalesce(${c}, '${empty}'::jsonb)`
+      : empty === null
+        ? `json(${c})`
+        : `json(coalesce(${c}, '${empty}'))`;
+  const bool = (e: string): string => (pg ? `(${e})` : `json(CASE WHEN ${e} THEN 'true' ELSE 'false' END)`);
+  const fields: [string, string][] = [
+    ['id', 'id'],
+    ['timestamp', iso('ts_us')],
+    ['type', 'type'],
+    ['severity', 'severity'],
+    ['detector', 'detector'],
+    ['gid', 'gid'],
+    ['signature_id', 'signature_id'],
+    ['rev', 'rev'],
+    ['message', 'message'],
+    ['category', 'category'],
+    ['source_ip', 'source_ip'],
+    ['source_port', 'source_port'],
+    ['destination_ip', 'destination_ip'],
+    ['destination_port', 'destination_port'],
+    ['protocol', 'protocol'],
+    ['app_proto', 'app_proto'],
+    ['flow_id', 'flow_id'],
+    ['community_id', 'community_id'],
+    ['sensor', 'sensor'],
+    ['status', 'status'],
+    ['resolved', bool('resolved')],
+    ['resolved_at', isoOrNull('resolved_at_us')],
+    ['resolved_by', 'resolved_by'],
+    ['acknowledged', bool('acknowledged_at_us IS NOT NULL')],
+    ['acknowledged_at', isoOrNull('acknowledged_at_us')],
+    ['acknowledged_by', 'acknowledged_by'],
+    ['assignee', 'assignee'],
+    ['notes', doc('notes', '[]')],
+    ['count', 'hit_count'],
+    ['first_seen', iso('first_seen_us')],
+    ['last_seen', iso('last_seen_us')],
+    ['metadata', doc('metadata', '{}')],
+    ['evidence', doc('evidence', null)],
+    ['mitre', doc('mitre', '[]')],
+    ['analysis_id', 'analysis_id'],
+  ];
+  const args = fields.map(([k, e]) => `'${k}', ${e}`).join(', ');
+  return pg ? `json_build_object(${args})::text` : `json_object(${args})`;
+}
 
 const ALERT_INSERT: readonly ColumnSpec[] = [
   { name: 'ts_us', pg: 'bigint' },
@@ -313,9 +378,25 @@ export interface SqlRepositoryOptions {
   dedupWindowS: number;
 }
 
+/** How long "more than COUNT_CAP alerts match this filter" (and its estimate) is reused. */
+const BIG_COUNT_TTL_MS = 10_000;
+const BIG_COUNT_MAX_ENTRIES = 256;
+
 export class SqlRepository implements Repository {
   readonly backend: 'sqlite' | 'postgres';
   private readonly dedupWindowUs: number;
+  /**
+   * Filters known to match more than COUNT_CAP alerts, with the estimate shown for them. The capped
+   * count of such a filter reads 10,001 index entries per page request (3–9 ms on PostgreSQL at 1M
+   * alerts, the largest part of the list query); a dashboard pages and refreshes the same filter,
+   * so the answer is kept briefly. Inserts only add matches, so the fact stays true until a write
+   * that can remove matches (update, resolve, delete, retention: `shrinking`); writes by other
+   * processes on a shared PostgreSQL are bounded by the TTL.
+   */
+  /** Select list of listAlertsJson (built on first use). */
+  private alertJson: string | undefined;
+  private readonly bigCounts = new Map<string, { atMs: number; gen: number; est: number }>();
+  private shrinkGen = 0;
 
   constructor(
     private readonly db: Db,
@@ -603,6 +684,29 @@ export class SqlRepository implements Repository {
   }
 
   async listAlerts(q: AlertListQuery = {}): Promise<AlertPage> {
+    const p = await this.alertPage<AlertRow>(q, ALERT_COLS);
+    return {
+      alerts: p.rows.map((r) => this.alertOf(r)),
+      total: p.total,
+      total_exact: p.total_exact,
+      limit: p.limit,
+      offset: p.offset,
+    };
+  }
+
+  async listAlertsJson(q: AlertListQuery = {}): Promise<AlertPageJson> {
+    if (this.alertJson === undefined) this.alertJson = `${alertJsonSql(this.backend)} AS j`;
+    const p = await this.alertPage<{ j: string }>(q, this.alertJson);
+    let alerts = '[';
+    for (let i = 0; i < p.rows.length; i++) alerts += (i === 0 ? '' : ',') + p.rows[i]!.j;
+    return { alerts: alerts + ']', total: p.total, total_exact: p.total_exact, limit: p.limit, offset: p.offset };
+  }
+
+  /** One page of alerts (columns `select`) and the total, as listAlerts documents. */
+  private async alertPage<R>(
+    q: AlertListQuery,
+    select: string,
+  ): Promise<{ rows: R[]; total: number; total_exact: boolean; limit: number; offset: number }> {
     const limit = clampInt(q.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = clampInt(q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
     const sort = q.sort ?? 'timestamp';
@@ -612,7 +716,12 @@ export class SqlRepository implements Repository {
     // The tie-breaks follow the main direction so that one index serves the whole ORDER BY.
     const order = col === 'ts_us' ? `ts_us ${dir}, id ${dir}` : `${col} ${dir}, ts_us ${dir}, id ${dir}`;
     const [where, params] = this.alertWhere(q);
-    let pageSql = `SELECT ${ALERT_COLS} FROM alerts${where} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    // PostgreSQL: a computed select list (listAlertsJson) goes outside the LIMIT/OFFSET, as it
+    // projects the rows an OFFSET skips too (page 10 built 1,000 JSON objects: 46 vs 7 ms). SQLite
+    // skips them before projecting; wrapping there only adds a sort (measured ~10 % slower).
+    const wrap = select !== ALERT_COLS && this.backend === 'postgres';
+    const inner = wrap ? `${ALERT_COLS}, severity_rank` : select;
+    let pageSql = `SELECT ${inner} FROM alerts${where} ORDER BY ${order} LIMIT ? OFFSET ?`;
     let pageParams: SqlParam[] = [...params, limit, offset];
     if (q.ip !== undefined && q.sourceIp === undefined && q.destinationIp === undefined) {
       // Either side as two ordered index ranges (source; destination without the rows the first
@@ -623,10 +732,21 @@ export class SqlRepository implements Repository {
       const [w2, p2] = this.alertWhere({ ...rest, destinationIp: ip }, ['source_ip <> ?'], [ip]);
       const cols = `${ALERT_COLS}, severity_rank`;
       const part = (w: string): string => `SELECT * FROM (SELECT ${cols} FROM alerts${w} ORDER BY ${order} LIMIT ?)`;
-      pageSql = `SELECT ${cols} FROM (${part(w1)} a UNION ALL ${part(w2)} b) u ORDER BY ${order} LIMIT ? OFFSET ?`;
+      pageSql = `SELECT ${inner} FROM (${part(w1)} a UNION ALL ${part(w2)} b) u ORDER BY ${order} LIMIT ? OFFSET ?`;
       pageParams = [...p1, offset + limit, ...p2, offset + limit, limit, offset];
     }
-    const page = this.db.all<AlertRow>(pageSql, pageParams);
+    if (wrap) pageSql = `SELECT ${select} FROM (${pageSql}) p ORDER BY ${order}`;
+    const countKey = where + '\u0000' + JSON.stringify(params);
+    const big = this.bigCount(countKey);
+    const page = this.db.all<R>(pageSql, pageParams);
+    if (big !== undefined) {
+      const rows = await page;
+      // A short page still gives the exact total, as without the remembered count.
+      if (rows.length > 0 && rows.length < limit)
+        return { rows, total: offset + rows.length, total_exact: true, limit, offset };
+      return { rows, total: Math.max(big, offset + rows.length), total_exact: false, limit, offset };
+    }
+    const gen = this.shrinkGen;
     const count = (): Promise<{ n: number } | undefined> =>
       this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM alerts${where} LIMIT ?) t`, [
         ...params,
@@ -645,9 +765,39 @@ export class SqlRepository implements Repository {
         exact = false;
         const est = await this.db.estimateRows(`SELECT 1 FROM alerts${where}`, params);
         total = Math.max(est ?? 0, COUNT_CAP + 1);
+        this.rememberBigCount(countKey, gen, total);
       }
     }
-    return { alerts: rows.map((r) => this.alertOf(r)), total, total_exact: exact, limit, offset };
+    return { rows, total, total_exact: exact, limit, offset };
+  }
+
+  /** The remembered estimate for a filter known to match more than COUNT_CAP alerts, if still valid. */
+  private bigCount(key: string): number | undefined {
+    const e = this.bigCounts.get(key);
+    if (e === undefined) return undefined;
+    if (e.gen === this.shrinkGen && performance.now() - e.atMs < BIG_COUNT_TTL_MS) return e.est;
+    this.bigCounts.delete(key);
+    return undefined;
+  }
+
+  /**
+   * Run a write that can make fewer alerts match a filter: remembered counts are dropped when it
+   * starts and again when it ends (a count taken while it ran may have seen the old rows).
+   */
+  private async shrinking<T>(write: () => Promise<T>): Promise<T> {
+    this.shrinkGen++;
+    try {
+      return await write();
+    } finally {
+      this.shrinkGen++;
+    }
+  }
+
+  private rememberBigCount(key: string, gen: number, est: number): void {
+    // A write that started while the count ran may already have removed matches: not remembered.
+    if (gen !== this.shrinkGen) return;
+    if (this.bigCounts.size >= BIG_COUNT_MAX_ENTRIES) this.bigCounts.clear();
+    this.bigCounts.set(key, { atMs: performance.now(), gen, est });
   }
 
   async getAlert(id: number): Promise<StoredAlert | null> {
@@ -663,57 +813,61 @@ export class SqlRepository implements Repository {
   }
 
   async updateAlert(id: number, patch: AlertPatch): Promise<StoredAlert | null> {
-    const at = patch.nowUs ?? nowUs();
-    const actor = patch.actor ?? null;
-    return this.db.tx(async (q) => {
-      const cur = await q.get<{ notes: Json }>(`SELECT notes FROM alerts WHERE id = ?${this.db.forUpdate}`, [id]);
-      if (cur === undefined) return null;
-      const sets: string[] = [];
-      const p: SqlParam[] = [];
-      const set = (col: string, v: SqlParam): void => {
-        sets.push(`${col} = ?`);
-        p.push(v);
-      };
-      switch (patch.status) {
-        case 'resolved':
-          set('status', 'resolved');
-          set('resolved', true);
-          set('resolved_at_us', at);
-          set('resolved_by', actor);
-          break;
-        case 'acknowledged':
-          // Acknowledging a resolved alert reopens it as being handled.
-          set('status', 'acknowledged');
-          set('resolved', false);
-          set('resolved_at_us', null);
-          set('resolved_by', null);
-          set('acknowledged_at_us', at);
-          set('acknowledged_by', actor);
-          break;
-        case 'open':
-          set('status', 'open');
-          set('resolved', false);
-          set('resolved_at_us', null);
-          set('resolved_by', null);
-          set('acknowledged_at_us', null);
-          set('acknowledged_by', null);
-          break;
-        case undefined:
-          break;
-      }
-      if (patch.assignee !== undefined) set('assignee', patch.assignee);
-      if (patch.note !== undefined) {
-        const notes = this.json<AlertNote[]>(cur.notes) ?? [];
-        notes.push({ at: isoUs(at), by: actor, text: patch.note });
-        set('notes', JSON.stringify(notes));
-      }
-      if (sets.length > 0) await q.run(`UPDATE alerts SET ${sets.join(', ')} WHERE id = ?`, [...p, id]);
-      return this.getAlertVia(q, id);
+    return this.shrinking(async () => {
+      const at = patch.nowUs ?? nowUs();
+      const actor = patch.actor ?? null;
+      return this.db.tx(async (q) => {
+        const cur = await q.get<{ notes: Json }>(`SELECT notes FROM alerts WHERE id = ?${this.db.forUpdate}`, [id]);
+        if (cur === undefined) return null;
+        const sets: string[] = [];
+        const p: SqlParam[] = [];
+        const set = (col: string, v: SqlParam): void => {
+          sets.push(`${col} = ?`);
+          p.push(v);
+        };
+        switch (patch.status) {
+          case 'resolved':
+            set('status', 'resolved');
+            set('resolved', true);
+            set('resolved_at_us', at);
+            set('resolved_by', actor);
+            break;
+          case 'acknowledged':
+            // Acknowledging a resolved alert reopens it as being handled.
+            set('status', 'acknowledged');
+            set('resolved', false);
+            set('resolved_at_us', null);
+            set('resolved_by', null);
+            set('acknowledged_at_us', at);
+            set('acknowledged_by', actor);
+            break;
+          case 'open':
+            set('status', 'open');
+            set('resolved', false);
+            set('resolved_at_us', null);
+            set('resolved_by', null);
+            set('acknowledged_at_us', null);
+            set('acknowledged_by', null);
+            break;
+          case undefined:
+            break;
+        }
+        if (patch.assignee !== undefined) set('assignee', patch.assignee);
+        if (patch.note !== undefined) {
+          const notes = this.json<AlertNote[]>(cur.notes) ?? [];
+          notes.push({ at: isoUs(at), by: actor, text: patch.note });
+          set('notes', JSON.stringify(notes));
+        }
+        if (sets.length > 0) await q.run(`UPDATE alerts SET ${sets.join(', ')} WHERE id = ?`, [...p, id]);
+        return this.getAlertVia(q, id);
+      });
     });
   }
 
   async deleteAlert(id: number): Promise<boolean> {
-    return (await this.db.run('DELETE FROM alerts WHERE id = ?', [id])) > 0;
+    return this.shrinking(async () => {
+      return (await this.db.run('DELETE FROM alerts WHERE id = ?', [id])) > 0;
+    });
   }
 
   /** Repeat `DELETE/UPDATE ... WHERE id IN (SELECT id ... LIMIT CHUNK)` until it changes fewer rows. */
@@ -733,27 +887,31 @@ export class SqlRepository implements Repository {
   }
 
   async deleteAlerts(sel: AlertSelector): Promise<number> {
-    if ('ids' in sel) {
-      if (sel.ids.length === 0) return 0;
-      return this.db.run(`DELETE FROM alerts WHERE ${this.db.inList('id')}`, [this.db.listParam(sel.ids)]);
-    }
-    const [where, params] = this.alertWhere(sel.filter);
-    return this.chunked('DELETE FROM alerts', where, params);
+    return this.shrinking(async () => {
+      if ('ids' in sel) {
+        if (sel.ids.length === 0) return 0;
+        return this.db.run(`DELETE FROM alerts WHERE ${this.db.inList('id')}`, [this.db.listParam(sel.ids)]);
+      }
+      const [where, params] = this.alertWhere(sel.filter);
+      return this.chunked('DELETE FROM alerts', where, params);
+    });
   }
 
   async resolveAlerts(sel: AlertSelector, actor: string | null = null, at = nowUs()): Promise<number> {
-    const head: SqlParam[] = [true, at, actor];
-    const stmt = "UPDATE alerts SET status = 'resolved', resolved = ?, resolved_at_us = ?, resolved_by = ?";
-    if ('ids' in sel) {
-      if (sel.ids.length === 0) return 0;
-      return this.db.run(`${stmt} WHERE ${this.db.inList('id')} AND resolved = ?`, [
-        ...head,
-        this.db.listParam(sel.ids),
-        false,
-      ]);
-    }
-    const [where, params] = this.alertWhere(sel.filter, ['resolved = ?'], [false]);
-    return this.chunked(stmt, where, params, head);
+    return this.shrinking(async () => {
+      const head: SqlParam[] = [true, at, actor];
+      const stmt = "UPDATE alerts SET status = 'resolved', resolved = ?, resolved_at_us = ?, resolved_by = ?";
+      if ('ids' in sel) {
+        if (sel.ids.length === 0) return 0;
+        return this.db.run(`${stmt} WHERE ${this.db.inList('id')} AND resolved = ?`, [
+          ...head,
+          this.db.listParam(sel.ids),
+          false,
+        ]);
+      }
+      const [where, params] = this.alertWhere(sel.filter, ['resolved = ?'], [false]);
+      return this.chunked(stmt, where, params, head);
+    });
   }
 
   async alertSummary(filter: AlertFilter = {}): Promise<AlertSummary> {
@@ -983,40 +1141,42 @@ export class SqlRepository implements Repository {
   // ---- retention -----------------------------------------------------------------------------------------
 
   async applyRetention(policy: RetentionPolicy, at = nowUs()): Promise<RetentionResult> {
-    const cutoff = (days: number | undefined): number | null =>
-      days === undefined || !(days > 0) ? null : at - Math.round(days * DAY_US);
-    const out: RetentionResult = { alerts: 0, traffic_stats: 0, user_activities: 0, pcap_analyses: 0 };
-    const loop = async (sql: string, params: SqlParam[]): Promise<number> => {
-      let total = 0;
-      for (;;) {
-        const n = await this.db.run(sql, params);
-        total += n;
-        if (n < CHUNK) return total;
-      }
-    };
-    const a = cutoff(policy.alertsDays);
-    // By insertion time and last activity: an uploaded capture's old packet times do not age its
-    // alerts out at once, and a group still being hit stays.
-    if (a !== null)
-      out.alerts = await loop(
-        `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE created_at_us < ? AND last_seen_us < ? LIMIT ${CHUNK})`,
-        [a, a],
-      );
-    const s = cutoff(policy.trafficStatsDays);
-    if (s !== null) out.traffic_stats = await this.db.run('DELETE FROM traffic_stats WHERE minute_us < ?', [s]);
-    const u = cutoff(policy.activitiesDays);
-    if (u !== null)
-      out.user_activities = await loop(
-        `DELETE FROM user_activities WHERE id IN (SELECT id FROM user_activities WHERE ts_us < ? LIMIT ${CHUNK})`,
-        [u],
-      );
-    const p = cutoff(policy.pcapAnalysesDays);
-    if (p !== null)
-      out.pcap_analyses = await this.db.run(
-        "DELETE FROM pcap_analyses WHERE created_at_us < ? AND status IN ('completed', 'failed')",
-        [p],
-      );
-    return out;
+    return this.shrinking(async () => {
+      const cutoff = (days: number | undefined): number | null =>
+        days === undefined || !(days > 0) ? null : at - Math.round(days * DAY_US);
+      const out: RetentionResult = { alerts: 0, traffic_stats: 0, user_activities: 0, pcap_analyses: 0 };
+      const loop = async (sql: string, params: SqlParam[]): Promise<number> => {
+        let total = 0;
+        for (;;) {
+          const n = await this.db.run(sql, params);
+          total += n;
+          if (n < CHUNK) return total;
+        }
+      };
+      const a = cutoff(policy.alertsDays);
+      // By insertion time and last activity: an uploaded capture's old packet times do not age its
+      // alerts out at once, and a group still being hit stays.
+      if (a !== null)
+        out.alerts = await loop(
+          `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE created_at_us < ? AND last_seen_us < ? LIMIT ${CHUNK})`,
+          [a, a],
+        );
+      const s = cutoff(policy.trafficStatsDays);
+      if (s !== null) out.traffic_stats = await this.db.run('DELETE FROM traffic_stats WHERE minute_us < ?', [s]);
+      const u = cutoff(policy.activitiesDays);
+      if (u !== null)
+        out.user_activities = await loop(
+          `DELETE FROM user_activities WHERE id IN (SELECT id FROM user_activities WHERE ts_us < ? LIMIT ${CHUNK})`,
+          [u],
+        );
+      const p = cutoff(policy.pcapAnalysesDays);
+      if (p !== null)
+        out.pcap_analyses = await this.db.run(
+          "DELETE FROM pcap_analyses WHERE created_at_us < ? AND status IN ('completed', 'failed')",
+          [p],
+        );
+      return out;
+    });
   }
 
   // ---- PCAP analyses -------------------------------------------------------------------------------------
@@ -1121,7 +1281,10 @@ export class SqlRepository implements Repository {
   }
 
   async deletePcapAnalysis(id: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM pcap_analyses WHERE id = ?', [id])) > 0;
+    // its alerts' analysis_id changes with it
+    return this.shrinking(async () => {
+      return (await this.db.run('DELETE FROM pcap_analyses WHERE id = ?', [id])) > 0;
+    });
   }
 
   // ---- users and tokens ------------------------------------------------------------------------------

@@ -139,6 +139,11 @@ export interface AlertPage {
   offset: number;
 }
 
+/** AlertPage with the alerts as JSON text: the array of StoredAlert (without `raw`) serialised. */
+export interface AlertPageJson extends Omit<AlertPage, 'alerts'> {
+  alerts: string;
+}
+
 export interface AlertInsertResult {
   id: number;
   /** False when the alert was folded into an existing row (count and last_seen updated). */

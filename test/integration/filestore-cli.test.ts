@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { httpPcap } from '../helpers/http-pcap.js';
 import { SHARED_DIR, tempDir } from '../helpers/paths.js';
 import { runCli } from '../helpers/reference.js';
 
@@ -17,79 +18,19 @@ const EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** A little-endian microsecond pcap of Ethernet/IPv4/TCP frames (checksums left 0: -k none). */
+/** One HTTP download per TCP connection (test/helpers/http-pcap.ts; checksums left 0: -k none). */
 function capture(downloads: { uri: string; body: Buffer }[]): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0); // magic, microseconds
-  head.writeUInt16LE(2, 4); // version 2.4
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16); // snaplen
-  head.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
-  parts.push(head);
-  let ts = 1_767_225_600_000_000;
-  const frame = (cli: boolean, sport: number, seq: number, ack: number, flags: number, data: Buffer): void => {
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45; // IPv4, IHL 5
-    ip.writeUInt16BE(40 + data.length, 2); // total length
-    ip[8] = 64; // TTL
-    ip[9] = 6; // TCP
-    const c = [10, 0, 0, 5];
-    const s = [192, 0, 2, 80];
-    ip.set(cli ? c : s, 12);
-    ip.set(cli ? s : c, 16);
-    const tcp = Buffer.alloc(20);
-    tcp.writeUInt16BE(cli ? sport : 80, 0);
-    tcp.writeUInt16BE(cli ? 80 : sport, 2);
-    tcp.writeUInt32BE(seq >>> 0, 4);
-    tcp.writeUInt32BE(ack >>> 0, 8);
-    tcp[12] = 0x50; // data offset 5
-    tcp[13] = flags;
-    tcp.writeUInt16BE(65535, 14); // window
-    const eth = Buffer.from('0200000000020200000000010800', 'hex'); // dst, src MAC, IPv4
-    const pkt = Buffer.concat([eth, ip, tcp, data]);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(ts / 1e6), 0);
-    rec.writeUInt32LE(ts % 1e6, 4);
-    rec.writeUInt32LE(pkt.length, 8);
-    rec.writeUInt32LE(pkt.length, 12);
-    parts.push(rec, pkt);
-    ts += 1000;
-  };
-  const SYN = 0x02;
-  const ACK = 0x10;
-  const PSH = 0x08;
-  const FIN = 0x01;
-  downloads.forEach((d, k) => {
-    const sport = 40000 + k;
-    let c = 1000;
-    let s = 5000;
-    frame(true, sport, c, 0, SYN, Buffer.alloc(0));
-    frame(false, sport, s, c + 1, SYN | ACK, Buffer.alloc(0));
-    c++;
-    s++;
-    frame(true, sport, c, s, ACK, Buffer.alloc(0));
-    const req = Buffer.from(`GET ${d.uri} HTTP/1.1\r\nHost: files.example\r\n\r\n`);
-    frame(true, sport, c, s, PSH | ACK, req);
-    c += req.length;
-    const res = Buffer.concat([
-      Buffer.from(
-        `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${d.body.length}\r\n\r\n`,
-      ),
-      d.body,
-    ]);
-    // Segments of at most 1400 bytes, as on the wire.
-    for (let o = 0; o < res.length; o += 1400) {
-      const seg = res.subarray(o, o + 1400);
-      frame(false, sport, s, c, PSH | ACK, seg);
-      s += seg.length;
-    }
-    frame(true, sport, c, s, ACK, Buffer.alloc(0));
-    frame(true, sport, c, s, FIN | ACK, Buffer.alloc(0));
-    frame(false, sport, s, c + 1, FIN | ACK, Buffer.alloc(0));
-    frame(true, sport, c + 1, s + 1, ACK, Buffer.alloc(0));
-  });
-  return Buffer.concat(parts);
+  return httpPcap(
+    downloads.map((d) => ({
+      request: Buffer.from(`GET ${d.uri} HTTP/1.1\r\nHost: files.example\r\n\r\n`),
+      response: Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${d.body.length}\r\n\r\n`,
+        ),
+        d.body,
+      ]),
+    })),
+  );
 }
 
 interface Fileinfo {

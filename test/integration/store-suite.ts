@@ -63,13 +63,34 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   });
 }
 
+/**
+ * The repository with every listAlerts also answered by listAlertsJson (the database-built JSON the
+ * API sends): the same alerts, field for field, and the same totals, for every query of the suite.
+ */
+function checkingJsonPages(r: Repository): Repository {
+  return new Proxy(r, {
+    get(target, prop, receiver) {
+      if (prop !== 'listAlerts') return Reflect.get(target, prop, receiver) as unknown;
+      return async (q?: Parameters<Repository['listAlerts']>[0]) => {
+        const page = await target.listAlerts(q);
+        const text = await target.listAlertsJson(q);
+        const { alerts, ...totals } = text;
+        const { alerts: objects, ...want } = page;
+        assert.deepEqual(totals, want, `totals of ${JSON.stringify(q)}`);
+        assert.deepEqual(JSON.parse(alerts), JSON.parse(JSON.stringify(objects)), `alerts of ${JSON.stringify(q)}`);
+        return page;
+      };
+    },
+  });
+}
+
 export function repositorySuite(backend: Backend): void {
   /** A fresh repository (dedup window 300 s unless given); closed after the callback. */
   async function withRepo(fn: (r: Repository) => Promise<void>, dedupWindowS = 300): Promise<void> {
     const open = await backend.newDatabase();
     const r = await open({ dedupWindowS });
     try {
-      await fn(r);
+      await fn(checkingJsonPages(r));
     } finally {
       await r.close();
     }
@@ -284,6 +305,40 @@ export function repositorySuite(backend: Backend): void {
         assert.equal((await r.insertAlerts([alert()])).length, 1);
       }));
 
+    test('the database-built alert JSON equals the alert objects on every field and odd value', () =>
+      withRepo(async (r) => {
+        const ids = (
+          await r.insertAlerts([
+            alert({ tsUs: T0 + 5, appProto: null, sourcePort: null, destinationPort: null, flowId: null }),
+            alert({ tsUs: T0 + 999_999, communityId: null, evidence: null, metadata: {}, mitre: [] }),
+            alert({
+              tsUs: Date.UTC(1999, 11, 31, 23, 59, 59) * 1000 + 123_456,
+              message: 'quote " backslash \\ tab \t nl \n nul-ish \u0001 é ü 日本 😀 </script>',
+              category: '',
+              metadata: { k: ['a"b', 'ü'], z: [], a: ['1'] },
+              evidence: { nested: { deep: [1, 2.5, -3e-7, true, null, 'x'] }, big: 2 ** 52 },
+              mitre: ['T1046', 'T1190'],
+            }),
+          ])
+        ).map((x) => x.id);
+        await r.updateAlert(ids[0]!, { status: 'acknowledged', actor: 'ana', nowUs: T0 + 7 });
+        await r.updateAlert(ids[0]!, { assignee: 'bob', note: 'looked "here"\n', actor: 'ana', nowUs: T0 + 8 });
+        await r.updateAlert(ids[1]!, { status: 'resolved', actor: null, nowUs: T0 + HOUR + 1 });
+        // The checking wrapper compares both forms; asserted here too, for the values above.
+        const page = await r.listAlertsJson({ limit: 10, sort: 'timestamp', order: 'asc' });
+        const got = JSON.parse(page.alerts) as StoredAlert[];
+        assert.deepEqual(
+          got.map((a) => [a.timestamp, a.acknowledged, a.resolved]),
+          [
+            ['1999-12-31T23:59:59.123456Z', false, false],
+            ['2026-11-26T10:00:00.000005Z', true, false],
+            ['2026-11-26T10:00:00.999999Z', false, true],
+          ],
+        );
+        await r.listAlerts({ limit: 10 });
+        await r.listAlerts({ limit: 10, ip: '10.0.0.1', sort: 'severity' });
+      }, 0));
+
     test('list: every filter, sorting, pagination and the limit bounds', () =>
       withRepo(async (r) => {
         const types = ['port_scan', 'sql_injection', 'xss', 'dos'];
@@ -444,6 +499,35 @@ export function repositorySuite(backend: Backend): void {
         assert.deepEqual([few.total, few.total_exact, few.alerts.length], [50, true, 20]);
         const beyond = await r.listAlerts({ type: 'xss', offset: 60 });
         assert.deepEqual([beyond.total, beyond.alerts.length], [50, 0]);
+      }, 0));
+
+    test('a filter known to match more than the cap is recounted after writes that remove matches', () =>
+      withRepo(async (r) => {
+        const batch: StoredAlertInput[] = [];
+        for (let i = 0; i < COUNT_CAP + 20; i++) batch.push(alert({ tsUs: T0 + i, type: 'dos', raw: null }));
+        const ids = (await r.insertAlerts(batch)).map((x) => x.id);
+        const q = { type: 'dos', resolved: false, limit: 10 } as const;
+        const first = await r.listAlerts(q);
+        assert.equal(first.total_exact, false);
+        // Asked again (remembered): still above the cap, still an estimate, same page.
+        const again = await r.listAlerts(q);
+        assert.deepEqual([again.total_exact, again.total > COUNT_CAP], [false, true]);
+        assert.deepEqual(
+          again.alerts.map((a) => a.id),
+          first.alerts.map((a) => a.id),
+        );
+        // Inserting more keeps it above the cap; a short last page is exact.
+        await r.insertAlerts([alert({ tsUs: T0 - 1, type: 'dos', raw: null })]);
+        const last = await r.listAlerts({ ...q, offset: COUNT_CAP + 15 });
+        assert.deepEqual([last.total, last.total_exact, last.alerts.length], [COUNT_CAP + 21, true, 6]);
+        // Resolving by filter and deleting by ids bring it under the cap: exact counts at once.
+        assert.equal(await r.resolveAlerts({ ids: ids.slice(0, 30) }), 30);
+        const resolved = await r.listAlerts(q);
+        assert.deepEqual([resolved.total, resolved.total_exact], [COUNT_CAP - 9, true]);
+        await r.listAlerts({ type: 'dos', limit: 10 }); // remembered again (all rows, > cap)
+        assert.equal(await r.deleteAlerts({ ids: ids.slice(0, 40) }), 40);
+        const deleted = await r.listAlerts({ type: 'dos', limit: 10 });
+        assert.deepEqual([deleted.total, deleted.total_exact], [COUNT_CAP - 19, true]);
       }, 0));
 
     test('update: resolve, reopen, acknowledge, assign, annotate', () =>

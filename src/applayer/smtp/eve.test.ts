@@ -63,6 +63,7 @@ test('eve: Suricata field names', () => {
   assert.deepEqual(smtpFileinfoObject(mail!, mail!.attachments[0]!), {
     filename: 'invoice.zip',
     gaps: false,
+    magic: 'Zip archive data', // UEsDBA== is PK\x03\x04
     state: 'CLOSED',
     md5: mail!.attachments[0]!.md5,
     sha1: mail!.attachments[0]!.sha1,

@@ -1,8 +1,10 @@
 /**
  * EVE body of an `event_type: "smtp"` record for one transaction, with Suricata's field names
  * (output-json-smtp.c, output-json-email-common.c, rust/src/mime/smtp_log.rs), so tools that read
- * Suricata's smtp events read Vigil's; and the `fileinfo` object of one attachment.
+ * Suricata's smtp events read Vigil's; and the `fileinfo` object of one attachment (name, type by
+ * magic bytes, state, hashes, size).
  */
+import { magicOf } from '../../util/magic.js';
 import type { SmtpPart } from './mime.js';
 import type { SmtpTransaction } from './parser.js';
 
@@ -61,6 +63,9 @@ export function smtpFileinfoObject(
   const o: Record<string, unknown> = { filename: part.filename };
   if (sids !== undefined && sids.length > 0) o['sid'] = sids.slice();
   o['gaps'] = false;
+  // From the first decoded bytes, which are kept even when the rest is not.
+  const magic = magicOf(part.data);
+  if (magic !== '') o['magic'] = magic;
   o['state'] = part.complete ? 'CLOSED' : 'TRUNCATED';
   if (part.md5 !== '') {
     o['md5'] = part.md5;

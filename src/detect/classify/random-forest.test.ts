@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelError } from './model.js';
 import type { ModelFile } from './model.js';
-import { randomForestScorer } from './random-forest.js';
+import { buildRandomForest, randomForestScorer } from './random-forest.js';
 import { SCORERS } from './scorers.js';
 
 /**
@@ -79,6 +79,23 @@ test('a scaler in the model file is applied before the trees', () => {
   const f = forest({}, { scaler: { kind: 'standard', center: [100, 0], scale: [10, 1] } });
   assert.deepEqual(score(f, [[190, 0]])[0], [1, 0, 0]);
   assert.deepEqual(score(f, [[220, 0]])[0], [0.5, 0.5, 0]);
+});
+
+test('the binned walk (tree-bins.ts) gives the same probabilities, NaN rows included', () => {
+  const rows = [
+    [10, 100],
+    [10.5, 0.5],
+    [11, 101],
+    [Number.NaN, Number.NaN], // scored as 0: left, left
+    [-0, 100.00000000000001],
+  ];
+  const x = Float64Array.from(rows.flat());
+  const a = new Float64Array(rows.length * 3);
+  const b = new Float64Array(rows.length * 3);
+  buildRandomForest(forest(), { compile: false }).predictProba!(x, rows.length, a);
+  buildRandomForest(forest(), { maxTreeNodes: 0, binned: true }).predictProba!(x, rows.length, b);
+  assert.deepEqual(b, a);
+  assert.deepEqual(Array.from(b.subarray(9, 12)), [1, 0, 0]);
 });
 
 test('more rows than one block are all scored', () => {

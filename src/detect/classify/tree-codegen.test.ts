@@ -5,6 +5,8 @@ import { flattenTrees } from './flat-trees.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model.js';
 import type { ModelFile, ScalerSpec } from './model.js';
 import { buildRandomForest } from './random-forest.js';
+import type { RandomForestOptions } from './random-forest.js';
+import { binForest } from './tree-bins.js';
 import { CODEGEN_MAX_DEPTH, CODEGEN_MAX_TREE_NODES, compileForest, treeSource } from './tree-codegen.js';
 
 interface Tree {
@@ -72,20 +74,33 @@ function randomRows(rnd: () => number, n: number, d: number, thresholds: number[
   return x;
 }
 
-/** Both scorers' probabilities, compared value by value (Object.is: bit-identical incl. -0). */
-function assertSame(f: ModelFile, x: Float64Array, n: number, why: string): void {
+/**
+ * The array walk's probabilities against the default scorer's, every tree binned (tree-bins.ts)
+ * and a mix of compiled and binned trees (`mixAt`: largest compiled tree), value by value
+ * (Object.is: bit-identical incl. -0).
+ */
+function assertSame(f: ModelFile, x: Float64Array, n: number, why: string, mixAt = 100): void {
   const C = f.classes.length;
   const a = new Float64Array(n * C);
-  const b = new Float64Array(n * C);
   const before = Float64Array.from(x);
   buildRandomForest(f, { compile: false }).predictProba!(x, n, a);
-  buildRandomForest(f).predictProba!(x, n, b);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${why}: value ${i}: ${a[i]} vs ${b[i]}`);
+  const others: [string, RandomForestOptions][] = [
+    ['default', {}],
+    ['all binned', { maxTreeNodes: 0, binned: true }],
+    ['compiled and binned', { maxTreeNodes: mixAt, binned: true }],
+  ];
+  for (const [how, opts] of others) {
+    const b = new Float64Array(n * C);
+    buildRandomForest(f, opts).predictProba!(x, n, b);
+    for (let i = 0; i < a.length; i++)
+      if (!Object.is(a[i], b[i])) assert.fail(`${why}, ${how}: value ${i}: ${a[i]} vs ${b[i]}`);
+  }
   assert.deepEqual(x, before, `${why}: the caller's rows were modified`);
 }
 
-test('compiled trees score exactly as the array walk on random forests and rows', () => {
+test('compiled and binned trees score exactly as the array walk on random forests and rows', () => {
   const rnd = mulberry32(20261127);
+  let binnable = 0;
   for (let it = 0; it < 60; it++) {
     const d = 1 + Math.floor(rnd() * 12);
     const C = 1 + Math.floor(rnd() * 6);
@@ -105,9 +120,12 @@ test('compiled trees score exactly as the array walk on random forests and rows'
     // Every tree here is small enough to compile: the comparison is of the compiled code.
     const flat = flattenTrees(trees, d, C, 'test');
     assert.ok(compileForest(flat, C).every((fn) => fn !== null));
+    if (binForest(flat, d) !== null) binnable++;
     const n = 1 + Math.floor(rnd() * 600); // over two blocks sometimes
     assertSame(f, randomRows(rnd, n, d, thresholds), n, `forest ${it}`);
   }
+  // The others (over 255 distinct thresholds on a feature) keep the array walk: checked too.
+  assert.ok(binnable >= 40, `${binnable} of 60 forests binnable`);
 });
 
 test('trees over the size or depth limits keep the array walk, with the same results', () => {

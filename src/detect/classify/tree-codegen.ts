@@ -6,7 +6,8 @@
  * feature indices are integers checked against the feature count and thresholds finite numbers
  * printed with String(), which round-trips a double exactly, so predictions are bit-identical to the
  * array walk. Trees that are too large or deep for this (compile time, memory, V8 stops optimising
- * very large functions) stay on the array walk; the caller decides per tree.
+ * very large functions) take the binned walk (tree-bins.ts) or the array walk; the caller decides
+ * per tree.
  */
 import type { FlatTrees } from './flat-trees.js';
 
@@ -66,14 +67,23 @@ export function treeSource(t: FlatTrees, root: number, maxNodes: number): { src:
 
 /**
  * Compile the forest's trees for `C` classes (leaf codes as the random forest scorer sets them in
- * `left`). Entry k is null where tree k keeps the array walk (too large, over the forest budget, or
- * code generation unavailable, e.g. node --disallow-code-generation-from-strings).
+ * `left`). Entry k is null where tree k is not compiled: skip[k] set (the caller scores it another
+ * way), too large, over the forest budget, or code generation unavailable (e.g. node
+ * --disallow-code-generation-from-strings).
  */
-export function compileForest(t: FlatTrees, C: number, maxTreeNodes = CODEGEN_MAX_TREE_NODES): (CompiledTree | null)[] {
+export function compileForest(
+  t: FlatTrees,
+  C: number,
+  maxTreeNodes = CODEGEN_MAX_TREE_NODES,
+  skip: Uint8Array | null = null,
+): (CompiledTree | null)[] {
   const out: (CompiledTree | null)[] = [];
   let budget = CODEGEN_MAX_TOTAL_NODES;
   for (let k = 0; k < t.roots.length; k++) {
-    const tree = budget > 0 ? treeSource(t, t.roots[k]!, Math.min(maxTreeNodes, budget)) : null;
+    const tree =
+      budget > 0 && (skip === null || skip[k] !== 1)
+        ? treeSource(t, t.roots[k]!, Math.min(maxTreeNodes, budget))
+        : null;
     if (tree === null) {
       out.push(null);
       continue;

@@ -9,7 +9,7 @@
  * file order.
  */
 import type { PacketBatch } from '../../capture/batch.js';
-import { FFLAG, LAYER } from '../../decode/batch.js';
+import { FFLAG, LAYER, TCP_FLAG } from '../../decode/batch.js';
 import type { DecodedBatch } from '../../decode/batch.js';
 import type { AppRecord } from '../../applayer/app-layer.js';
 import type { FlowTuple } from '../../flow/table.js';
@@ -274,6 +274,22 @@ const START_PARTS: readonly (readonly string[])[] = [
 ];
 
 const PROTO_CLASSES = 4; // tcp, udp, icmp, other
+/** Transaction records a flow may hold back waiting for an acknowledging packet (see Detector.tx). */
+const MAX_PENDING_TX = 64;
+
+/** A transaction record waiting for the packets that Suricata would inspect it on (Detector.tx). */
+interface PendingTx {
+  rec: AppRecord;
+  /** Direction of the packet whose data completed it. */
+  dataDir: number;
+  /** A later packet acknowledged that data (or carried RST/FIN). */
+  parsed: boolean;
+  /** Sides not inspected yet: bit 0 to server, bit 1 to client. */
+  sides: number;
+  /** The completing packet's number, for sides inspected at flow end. */
+  pcapCnt: number;
+}
+
 function protoClass(proto: number): number {
   return proto === 6 ? 0 : proto === 17 ? 1 : proto === 1 || proto === 58 ? 2 : 3;
 }
@@ -327,6 +343,20 @@ export class Detector {
   private curPkts: PacketBatch | null = null;
   private curDec: DecodedBatch | null = null;
   private curI = 0;
+  /**
+   * VLAN ids of each flow slot (DecodedBatch.vlan packing), from its packets: transaction alerts
+   * carry the flow's `vlan` like packet alerts (Suricata logs it on every alert of a VLAN flow).
+   */
+  private readonly slotVlan: Uint32Array;
+  /** Transaction records waiting for the packet that acknowledges their data, by slot (see tx). */
+  private readonly pendingTx = new Map<number, PendingTx[]>();
+  /**
+   * Per flow slot, when the app-layer protocol becomes known to protocol-only rules (see
+   * updateAppSeen): bits 0/1 protocol found in to-server/to-client data, bit 2 known.
+   */
+  private readonly appSeen: Uint8Array;
+  /** Some rule is a protocol-only packet rule (`alert http ... (flow:to_server;)`). */
+  private readonly protoOnlyRules: boolean;
   /** Last stream bytes per slot*2+dir (for patterns spanning segments), when stream rules exist. */
   private readonly tails = new Map<number, Buffer>();
   /** Bytes kept in tails (slot * 2 + dir; 0: none): each tail buffer is TAIL bytes, reused in place. */
@@ -404,6 +434,9 @@ export class Detector {
     this.cand = new Int32Array(Math.max(1, n));
     this.ipDone = new Uint8Array(env.slotCapacity);
     this.passed = new Uint8Array(env.slotCapacity);
+    this.slotVlan = new Uint32Array(env.slotCapacity);
+    this.protoOnlyRules = this.rules.some(protoOnly);
+    this.appSeen = new Uint8Array(this.protoOnlyRules ? env.slotCapacity : 0);
     if (this.rules.some((r) => r.filestore !== null)) {
       this.storeFlow = new Uint8Array(env.slotCapacity);
       this.storeNext = new Uint8Array(env.slotCapacity);
@@ -676,6 +709,9 @@ export class Detector {
     this.curPkts = pkts;
     this.curDec = dec;
     this.curI = i;
+    // Before stream and app-layer work, so a transaction this packet completes sees the VLAN ids.
+    const slot = dec !== null ? dec.flowSlot[i]! : -1;
+    if (slot >= 0 && slot < this.slotVlan.length) this.slotVlan[slot] = dec!.vlan[i]!;
     if (dec === null) {
       this.preDec = null;
       this.preCount = 0;
@@ -778,6 +814,15 @@ export class Detector {
 
   /** Forget a flow's state (its slot is about to be reused). */
   release(slot: number): void {
+    if (this.pendingTx.has(slot)) {
+      // The flow ended with transaction sides not inspected yet: inspect them now, as Suricata
+      // does at flow end, on no packet (counters are the flow's last ones).
+      const cur = [this.curPkts, this.curDec, this.curI] as const;
+      this.curPkts = null;
+      this.curDec = null;
+      this.flushTx(slot);
+      [this.curPkts, this.curDec, this.curI] = cur;
+    }
     if (this.streamRules) {
       this.tails.delete(slot * 2);
       this.tails.delete(slot * 2 + 1);
@@ -787,7 +832,9 @@ export class Detector {
     if (slot < this.ipDone.length) {
       this.ipDone[slot] = 0;
       this.passed[slot] = 0;
+      this.slotVlan[slot] = 0;
     }
+    if (slot < this.appSeen.length) this.appSeen[slot] = 0;
     this.flowbits.delete(slot);
     this.flowints.delete(slot);
     if (this.storeFlow !== null && slot < this.storeFlow.length) {
@@ -809,6 +856,9 @@ export class Detector {
     if (ipVer === 0) return;
     const proto = dec.proto[i]!;
     const slot = dec.flowSlot[i]!;
+    if (slot >= 0 && slot < this.slotVlan.length) this.slotVlan[slot] = dec.vlan[i]!;
+    if (this.protoOnlyRules && proto === 6 && slot >= 0) this.updateAppSeen(slot, dec, i);
+    if (slot >= 0 && this.pendingTx.size > 0) this.flushTxDue(slot, dec, i, pcapCnt);
     if (slot >= 0 && this.passed[slot] === 1) return;
     const payLen = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
     if (this.trackStreamBytes && slot >= 0 && payLen > 0 && slot * 2 + 1 < this.streamBytes.length) {
@@ -1053,6 +1103,27 @@ export class Detector {
     return true;
   }
 
+  /**
+   * Suricata in IDS mode hands a TCP direction's data to the app layer when the other side
+   * acknowledges it, so a protocol found in to-server data is known to detection from the next
+   * to-client packet that is not a SYN (the handshake done), and the other way round. Vigil
+   * parses data on arrival; this state keeps protocol-only rules from matching before Suricata's
+   * would (suricata-verify exception-policy-default-02, detect-engine-proto).
+   */
+  private updateAppSeen(slot: number, dec: DecodedBatch, i: number): void {
+    let st = this.appSeen[slot]!;
+    if ((st & 4) !== 0) return;
+    const dir = dec.flowDir[i]! & 1;
+    // Found in the other direction's data at an earlier packet: this packet acknowledges it.
+    if ((st & (1 << (dir ^ 1))) !== 0 && (dec.tcpFlags[i]! & TCP_FLAG.SYN) === 0) st |= 4;
+    const byDir = this.env.appProtoDirOf;
+    for (let d = 0; d < 2; d++) {
+      const p = byDir !== undefined ? byDir(slot, d) : d === dir ? this.env.appProtoOf(slot) : '';
+      if (p !== '' && p !== 'failed') st |= 1 << d;
+    }
+    this.appSeen[slot] = st;
+  }
+
   private appOk(r: CompiledRule, slot: number, dir: number): boolean {
     if (r.appProtos === null && r.appChecks.length === 0) return true;
     const ap = slot >= 0 ? this.env.appProtoOf(slot) : '';
@@ -1112,6 +1183,7 @@ export class Detector {
       void FLOW_STATELESS;
     }
     if (!this.appOk(r, slot, dec.flowDir[i]! & 1)) return false;
+    if (proto === 6 && slot >= 0 && (this.appSeen[slot]! & 4) === 0 && protoOnly(r)) return false;
     for (const c of r.checks) if (!this.check(c, pkts, dec, i)) return false;
     if (!this.flowbitsOk(r, slot)) return false;
     if (!this.flowintsOk(r, slot)) return false;
@@ -1466,7 +1538,7 @@ export class Detector {
       direction: slot >= 0 && dec.flowDir[i] === 1 ? 'to_client' : 'to_server',
       appProto: slot >= 0 ? appProtoName(this.env.appProtoOf(slot)) : '',
       ...ruleFields(r),
-      ...(slot >= 0 ? { flow: this.env.countersOf(slot) } : {}),
+      ...(slot >= 0 ? { flow: this.countersAt(slot, pkts, dec, i) } : {}),
       ...(dec.vlan[i]! !== 0 ? { vlan: vlanList(dec.vlan[i]!) } : {}),
       ...this.captures(),
       ...this.captured(pkts, dec, i),
@@ -1481,6 +1553,29 @@ export class Detector {
     if (st.flowvars !== null) out.flowvars = st.flowvars.slice();
     if (st.pktvars !== null) out.pktvars = st.pktvars.slice();
     return out;
+  }
+
+  /**
+   * The flow's counters as of packet i (itself included, as Suricata counts a packet before
+   * inspecting it). The flow table counts a whole batch before the per-packet stages, so the
+   * batch's later packets of the flow are taken back; without a current packet (a transaction
+   * handed over at flow end) the counters are the flow's final ones.
+   */
+  private countersAt(slot: number, pkts: PacketBatch | null, dec: DecodedBatch | null, i: number): FlowCounters {
+    const now = this.env.countersOf(slot);
+    if (pkts === null || dec === null || dec.flowSlot[i] !== slot) return now;
+    const c = { ...now };
+    for (let j = i + 1; j < pkts.count; j++) {
+      if (dec.flowSlot[j] !== slot) continue;
+      if ((dec.flowDir[j]! & 1) === 0) {
+        c.pktsToServer--;
+        c.bytesToServer -= pkts.origLen[j]!;
+      } else {
+        c.pktsToClient--;
+        c.bytesToClient -= pkts.origLen[j]!;
+      }
+    }
+    return c;
   }
 
   /** Copies of the frame and payload for EVE, when configured. */
@@ -1555,24 +1650,81 @@ export class Detector {
     for (const x of this.storeSids.get(slot) ?? []) if (!by.some((y) => y.sid === x.sid)) by.push(x);
   }
 
-  /** Run transaction rules on an application-layer record (each side it has). */
+  /**
+   * Run transaction rules on an application-layer record (each side it has). Suricata in IDS mode
+   * hands TCP data to the app layer once the peer acknowledges it and inspects a transaction's
+   * to-server side on to-server packets, its to-client side on to-client packets. So a TCP record
+   * that the current packet's data completed waits: it is parsed on the flow's next packet in the
+   * other direction (or one carrying RST or FIN), and each side is inspected on the first packet
+   * of its direction from then on; at flow end what is left is inspected. Alerts then carry that
+   * packet's pcap_cnt, flow counters and frame, as Suricata's do. With `filestore` rules records
+   * are inspected at once: the file store reads their marks as soon as the record is handed on.
+   */
   tx(rec: AppRecord, pcapCnt = 0): void {
+    const dec = this.curDec;
+    const slot = rec.slot;
+    if (dec !== null && slot >= 0 && dec.flowSlot[this.curI] === slot) {
+      this.flushTxDue(slot, dec, this.curI, pcapCnt);
+      if (this.storeFlow === null && rec.flow.proto === 6 && (dec.tcpFlags[this.curI]! & TCP_FLAG.RST) === 0) {
+        let q = this.pendingTx.get(slot);
+        if (q === undefined) this.pendingTx.set(slot, (q = []));
+        q.push({ rec, dataDir: dec.flowDir[this.curI]! & 1, parsed: false, sides: 3, pcapCnt });
+        // Bounded: a one-sided capture never acknowledges; the oldest is inspected here.
+        if (q.length > MAX_PENDING_TX) {
+          const old = q.shift()!;
+          this.inspectTx(old.rec, pcapCnt, old.sides);
+        }
+        return;
+      }
+    } else if (slot >= 0 && this.pendingTx.has(slot)) this.flushTx(slot);
+    this.inspectTx(rec, pcapCnt, 3);
+  }
+
+  /** Packet i of the flow in `slot`: parse the waiting records it acknowledges, inspect the sides now due. */
+  private flushTxDue(slot: number, dec: DecodedBatch, i: number, pcapCnt: number): void {
+    const q = this.pendingTx.get(slot);
+    if (q === undefined) return;
+    const dir = dec.flowDir[i]! & 1;
+    const ends = (dec.tcpFlags[i]! & (TCP_FLAG.RST | TCP_FLAG.FIN)) !== 0;
+    let kept = 0;
+    for (let k = 0; k < q.length; k++) {
+      const e = q[k]!;
+      if (!e.parsed && (dir !== e.dataDir || ends)) e.parsed = true;
+      if (e.parsed && (e.sides & (1 << dir)) !== 0) {
+        e.sides &= ~(1 << dir);
+        this.inspectTx(e.rec, pcapCnt, 1 << dir);
+      }
+      if (e.sides !== 0) q[kept++] = e;
+    }
+    q.length = kept;
+    if (kept === 0) this.pendingTx.delete(slot);
+  }
+
+  /** Inspect every side still waiting on `slot`, oldest record first. */
+  private flushTx(slot: number): void {
+    const q = this.pendingTx.get(slot);
+    if (q === undefined) return;
+    this.pendingTx.delete(slot);
+    for (const e of q) this.inspectTx(e.rec, e.pcapCnt, e.sides);
+  }
+
+  /** Transaction rules on the sides of `rec` in `sides` (bit 0 to server, bit 1 to client). */
+  private inspectTx(rec: AppRecord, pcapCnt: number, sides: number): void {
     if (this.storeFlow !== null) this.applyStoreMarks(rec);
     switch (rec.kind) {
       case 'http':
-        this.txSide(rec, 'http', 0, pcapCnt);
-        if (rec.tx.responseStarted) this.txSide(rec, 'http', 1, pcapCnt);
+        if ((sides & 1) !== 0) this.txSide(rec, 'http', 0, pcapCnt);
+        if ((sides & 2) !== 0 && rec.tx.responseStarted) this.txSide(rec, 'http', 1, pcapCnt);
         return;
-      case 'dns':
-        this.txSide(rec, 'dns', rec.msg.flags.qr ? 1 : 0, pcapCnt);
+      case 'dns': {
+        const side = rec.msg.flags.qr ? 1 : 0;
+        if ((sides & (1 << side)) !== 0) this.txSide(rec, 'dns', side, pcapCnt);
         return;
+      }
       case 'tls':
-        this.txSide(rec, 'tls', 0, pcapCnt);
-        this.txSide(rec, 'tls', 1, pcapCnt);
-        return;
       case 'ssh':
-        this.txSide(rec, 'ssh', 0, pcapCnt);
-        this.txSide(rec, 'ssh', 1, pcapCnt);
+        if ((sides & 1) !== 0) this.txSide(rec, rec.kind, 0, pcapCnt);
+        if ((sides & 2) !== 0) this.txSide(rec, rec.kind, 1, pcapCnt);
         return;
       default:
         return;
@@ -1756,7 +1908,8 @@ export class Detector {
         ...ruleFields(r),
         tx: rec,
         ...this.captures(),
-        flow: this.env.countersOf(rec.slot),
+        flow: this.countersAt(rec.slot, this.curPkts, this.curDec, this.curI),
+        ...(this.slotVlan[rec.slot]! > 0 ? { vlan: vlanList(this.slotVlan[rec.slot]!) } : {}),
         ...(this.curPkts !== null && this.curDec !== null ? this.captured(this.curPkts, this.curDec, this.curI) : {}),
       });
     }
@@ -1918,6 +2071,14 @@ function uniqueSorted(hits: Int32Array, n: number): number {
   let m = 0;
   for (let k = 0; k < n; k++) if (m === 0 || h[m - 1] !== h[k]) h[m++] = h[k]!;
   return m;
+}
+
+/**
+ * A packet rule whose app-layer part is its header protocol alone (`alert http`, no buffer or
+ * payload inspection): it matches once the flow's protocol is known (Detector.updateAppSeen).
+ */
+function protoOnly(r: CompiledRule): boolean {
+  return r.scope === 'pkt' && r.appProtos !== null && r.progs.length === 0;
 }
 
 /** DecodedBatch.vlan (outer << 12 | inner) as EVE's list, outer first. */

@@ -98,25 +98,21 @@ export async function alertRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       const q = req.query;
-      const p = await repo.listAlerts({
+      const p = await repo.listAlertsJson({
         ...alertFilterOf(q),
         limit: q.limit,
         offset: q.offset,
         sort: q.sort,
         order: q.order,
       });
-      // The hottest route: serialized with JSON.stringify, not the schema's serializer, which walks
-      // the open-ended alert objects property by property (1.4 vs 0.5 ms of CPU per 100 alerts).
-      // The schema still documents the answer in /api/docs.
-      return reply.type('application/json; charset=utf-8').send(
-        JSON.stringify({
-          alerts: p.alerts,
-          total: p.total,
-          total_exact: p.total_exact,
-          limit: p.limit,
-          offset: p.offset,
-        }),
-      );
+      // The hottest route: the database serialises the alerts (sql-repository.ts alertJsonSql), so
+      // the page is sent without building and serialising 100 objects of 34 fields here. The
+      // schema still documents the answer in /api/docs.
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(
+          `{"alerts":${p.alerts},"total":${p.total},"total_exact":${p.total_exact},"limit":${p.limit},"offset":${p.offset}}`,
+        );
     },
   );
 

@@ -1,0 +1,206 @@
+/**
+ * Issue 4 (suricata-verify acceptance): alert fields Suricata writes that Vigil left out.
+ * - A transaction alert on a VLAN flow carries `vlan` like packet alerts do (suricata-verify
+ *   bug-814 checks `vlan[0]` on an HTTP alert).
+ * - `verdict: yes` under eve-log's alert type adds `verdict.action` (bug-8021-alert-max-verdict-01).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../helpers/paths.js';
+import { runCli } from '../helpers/reference.js';
+import { httpPcap } from '../helpers/http-pcap.js';
+
+/** Insert an 802.1Q tag with VLAN id `vid` into every Ethernet frame of a classic pcap. */
+function withVlan(pcap: Buffer, vid: number): Buffer {
+  const parts: Buffer[] = [pcap.subarray(0, 24)];
+  let o = 24;
+  // Bounded by the capture's size: each record advances o by at least 16 bytes.
+  while (o + 16 <= pcap.length) {
+    const len = pcap.readUInt32LE(o + 8);
+    const frame = pcap.subarray(o + 16, o + 16 + len);
+    const tag = Buffer.from([0x81, 0x00, (vid >> 8) & 0x0f, vid & 0xff]);
+    const rec = Buffer.from(pcap.subarray(o, o + 16));
+    rec.writeUInt32LE(len + 4, 8);
+    rec.writeUInt32LE(len + 4, 12);
+    parts.push(rec, frame.subarray(0, 12), tag, frame.subarray(12));
+    o += 16 + len;
+  }
+  return Buffer.concat(parts);
+}
+
+interface EveAlert {
+  event_type: string;
+  vlan?: number[];
+  verdict?: { action: string };
+  alert: { signature_id: number };
+}
+
+function eveAlerts(file: string): EveAlert[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"event_type":"alert"'))
+    .map((l) => JSON.parse(l) as EveAlert);
+}
+
+test('transaction and packet alerts on a VLAN flow carry vlan; verdict is written when configured', async () => {
+  const dir = tempDir();
+  const pcap = path.join(dir, 'vlan-http.pcap');
+  const request = Buffer.from('GET /cgi-bin/x.exe HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  fs.writeFileSync(pcap, withVlan(httpPcap([{ request, response }]), 1111));
+  const rules = path.join(dir, 'test.rules');
+  fs.writeFileSync(
+    rules,
+    [
+      'alert http any any -> any any (msg:"tx"; content:"GET"; http_method; sid:1;)',
+      'alert tcp any any -> any any (msg:"pkt"; content:"x.exe"; sid:2;)',
+    ].join('\n') + '\n',
+  );
+  const yaml = path.join(dir, 'suricata.yaml');
+  fs.writeFileSync(
+    yaml,
+    '%YAML 1.1\n---\noutputs:\n  - eve-log:\n      types:\n        - alert:\n            verdict: yes\n',
+  );
+  const run = async (extra: string[]): Promise<EveAlert[]> => {
+    const eve = path.join(dir, `eve-${extra.length}.json`);
+    const r = await runCli([
+      'analyze',
+      pcap,
+      '--no-builtin-rules',
+      '--no-ml',
+      '--rules',
+      rules,
+      '--eve',
+      eve,
+      ...extra,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    return eveAlerts(eve);
+  };
+  const plain = await run([]);
+  assert.deepEqual(plain.map((a) => a.alert.signature_id).sort(), [1, 2]);
+  for (const a of plain) {
+    assert.deepEqual(a.vlan, [1111], `sid ${a.alert.signature_id}`);
+    assert.equal(a.verdict, undefined);
+  }
+  const withVerdict = await run(['-c', yaml]);
+  assert.equal(withVerdict.length, 2);
+  for (const a of withVerdict) assert.deepEqual(a.verdict, { action: 'alert' });
+});
+
+test('a protocol-only rule matches from the packet that acknowledges the data the protocol was found in', async () => {
+  const dir = tempDir();
+  const pcap = path.join(dir, 'http.pcap');
+  const request = Buffer.from('GET / HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  // 1 SYN, 2 SYN/ACK, 3 ACK, 4 request, 5 server ACK, 6 response, 7 ACK, 8 FIN, 9 FIN, 10 ACK.
+  fs.writeFileSync(pcap, httpPcap([{ request, response }]));
+  const rules = path.join(dir, 'test.rules');
+  fs.writeFileSync(
+    rules,
+    [
+      'alert http any any -> any any (msg:"to server"; flow:to_server; sid:1;)',
+      'alert http any any -> any any (msg:"to client"; flow:to_client; sid:2;)',
+    ].join('\n') + '\n',
+  );
+  const eve = path.join(dir, 'eve.json');
+  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
+  assert.equal(r.code, 0, r.stderr);
+  const at = (sid: number): number[] =>
+    fs
+      .readFileSync(eve, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"event_type":"alert"'))
+      .map((l) => JSON.parse(l) as { pcap_cnt: number; alert: { signature_id: number } })
+      .filter((a) => a.alert.signature_id === sid)
+      .map((a) => a.pcap_cnt);
+  // The request (4) is known to detection once the server acknowledges it (5), as in Suricata.
+  assert.deepEqual(at(1), [7, 8, 10]);
+  assert.deepEqual(at(2), [5, 6, 9]);
+});
+
+test('alert flow counters are those of the alerting packet, not of the end of its batch', async () => {
+  const dir = tempDir();
+  const pcap = path.join(dir, 'http.pcap');
+  const request = Buffer.from('GET /counted HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  fs.writeFileSync(pcap, httpPcap([{ request, response }]));
+  const rules = path.join(dir, 'test.rules');
+  fs.writeFileSync(rules, 'alert tcp any any -> any any (msg:"request"; content:"/counted"; sid:1;)\n');
+  const eve = path.join(dir, 'eve.json');
+  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
+  assert.equal(r.code, 0, r.stderr);
+  const alerts = fs
+    .readFileSync(eve, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"event_type":"alert"'))
+    .map((l) => JSON.parse(l) as { pcap_cnt: number; flow: Record<string, number> });
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  // Packet 4 is the request: SYN, ACK and the request to the server, the SYN/ACK to the client.
+  assert.equal(a.pcap_cnt, 4);
+  assert.equal(a.flow['pkts_toserver'], 3);
+  assert.equal(a.flow['pkts_toclient'], 1);
+  assert.equal(a.flow['bytes_toserver'], 54 + 54 + 54 + request.length);
+  assert.equal(a.flow['bytes_toclient'], 54);
+});
+
+test('transaction sides are inspected on the packets Suricata inspects them on (after the acknowledgement)', async () => {
+  const dir = tempDir();
+  const pcap = path.join(dir, 'http.pcap');
+  const request = Buffer.from('GET /tx HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  // 1 SYN, 2 SYN/ACK, 3 ACK, 4 request, 5 server ACK, 6 response, 7 ACK, 8 FIN, 9 FIN, 10 ACK.
+  fs.writeFileSync(pcap, httpPcap([{ request, response }]));
+  const rules = path.join(dir, 'test.rules');
+  fs.writeFileSync(
+    rules,
+    [
+      'alert http any any -> any any (msg:"request"; http.method; content:"GET"; sid:1;)',
+      'alert http any any -> any any (msg:"response"; http.stat_code; content:"200"; sid:2;)',
+    ].join('\n') + '\n',
+  );
+  const eve = path.join(dir, 'eve.json');
+  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
+  assert.equal(r.code, 0, r.stderr);
+  const alerts = fs
+    .readFileSync(eve, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"event_type":"alert"'))
+    .map((l) => JSON.parse(l) as { pcap_cnt: number; direction: string; alert: { signature_id: number } });
+  const at = (sid: number): [number, string][] =>
+    alerts.filter((a) => a.alert.signature_id === sid).map((a) => [a.pcap_cnt, a.direction]);
+  // To-server side: on the first to-server packet after the server acknowledged the data (7);
+  // to-client side: on the first to-client packet after the client acknowledged the response (9).
+  assert.deepEqual(at(1), [[7, 'to_server']]);
+  assert.deepEqual(at(2), [[9, 'to_client']]);
+});
+
+test('a transaction alert raised as its flow ends marks the flow record alerted', async () => {
+  const dir = tempDir();
+  const pcap = path.join(dir, 'http.pcap');
+  // The request alone, never acknowledged: its transaction is inspected when the flow ends.
+  const request = Buffer.from('GET /late HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  const full = httpPcap([{ request, response: Buffer.alloc(0) }]);
+  // Keep the pcap header and the first four records: SYN, SYN/ACK, ACK, request.
+  let o = 24;
+  for (let k = 0; k < 4; k++) o += 16 + full.readUInt32LE(o + 8);
+  fs.writeFileSync(pcap, full.subarray(0, o));
+  const rules = path.join(dir, 'test.rules');
+  fs.writeFileSync(rules, 'alert http any any -> any any (msg:"late"; http.uri; content:"/late"; sid:1;)\n');
+  const eve = path.join(dir, 'eve.json');
+  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
+  assert.equal(r.code, 0, r.stderr);
+  const evs = fs
+    .readFileSync(eve, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { event_type: string; flow?: { alerted?: boolean } });
+  assert.equal(evs.filter((e) => e.event_type === 'alert').length, 1);
+  const flows = evs.filter((e) => e.event_type === 'flow');
+  assert.equal(flows.length, 1);
+  assert.equal(flows[0]!.flow?.alerted, true);
+});
