@@ -393,8 +393,8 @@ export class SqlRepository implements Repository {
    * that can remove matches (update, resolve, delete, retention: `shrinking`); writes by other
    * processes on a shared PostgreSQL are bounded by the TTL.
    */
-  /** Select list of listAlertsJson (built on first use). */
-  private alertJson: string | undefined;
+  /** Select list of listAlertsJson. */
+  private readonly alertJson: string;
   private readonly bigCounts = new Map<string, { atMs: number; gen: number; est: number }>();
   private shrinkGen = 0;
 
@@ -405,6 +405,7 @@ export class SqlRepository implements Repository {
   ) {
     this.backend = db.dialect;
     this.dedupWindowUs = Math.max(0, opts.dedupWindowS) * 1e6;
+    this.alertJson = `${alertJsonSql(this.backend)} AS j`;
   }
 
   close(): Promise<void> {
@@ -695,7 +696,6 @@ export class SqlRepository implements Repository {
   }
 
   async listAlertsJson(q: AlertListQuery = {}): Promise<AlertPageJson> {
-    if (this.alertJson === undefined) this.alertJson = `${alertJsonSql(this.backend)} AS j`;
     const p = await this.alertPage<{ j: string }>(q, this.alertJson);
     let alerts = '[';
     for (let i = 0; i < p.rows.length; i++) alerts += (i === 0 ? '' : ',') + p.rows[i]!.j;

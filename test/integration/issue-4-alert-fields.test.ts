@@ -32,6 +32,9 @@ function withVlan(pcap: Buffer, vid: number): Buffer {
 
 interface EveAlert {
   event_type: string;
+  pcap_cnt: number;
+  direction: string;
+  flow: Record<string, number>;
   vlan?: number[];
   verdict?: { action: string };
   alert: { signature_id: number };
@@ -43,6 +46,19 @@ function eveAlerts(file: string): EveAlert[] {
     .split('\n')
     .filter((l) => l.includes('"event_type":"alert"'))
     .map((l) => JSON.parse(l) as EveAlert);
+}
+
+/** `vigil analyze` of the capture with only `rules` (no built-in rules, no ML); the EVE file. */
+async function analyzeEve(capture: Buffer, rules: readonly string[]): Promise<string> {
+  const dir = tempDir();
+  const pcap = path.join(dir, 'test.pcap');
+  fs.writeFileSync(pcap, capture);
+  const file = path.join(dir, 'test.rules');
+  fs.writeFileSync(file, rules.join('\n') + '\n');
+  const eve = path.join(dir, 'eve.json');
+  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', file, '--eve', eve]);
+  assert.equal(r.code, 0, r.stderr);
+  return eve;
 }
 
 test('transaction and packet alerts on a VLAN flow carry vlan; verdict is written when configured', async () => {
@@ -92,52 +108,29 @@ test('transaction and packet alerts on a VLAN flow carry vlan; verdict is writte
 });
 
 test('a protocol-only rule matches from the packet that acknowledges the data the protocol was found in', async () => {
-  const dir = tempDir();
-  const pcap = path.join(dir, 'http.pcap');
   const request = Buffer.from('GET / HTTP/1.1\r\nHost: a.example\r\n\r\n');
   const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   // 1 SYN, 2 SYN/ACK, 3 ACK, 4 request, 5 server ACK, 6 response, 7 ACK, 8 FIN, 9 FIN, 10 ACK.
-  fs.writeFileSync(pcap, httpPcap([{ request, response }]));
-  const rules = path.join(dir, 'test.rules');
-  fs.writeFileSync(
-    rules,
-    [
+  const alerts = eveAlerts(
+    await analyzeEve(httpPcap([{ request, response }]), [
       'alert http any any -> any any (msg:"to server"; flow:to_server; sid:1;)',
       'alert http any any -> any any (msg:"to client"; flow:to_client; sid:2;)',
-    ].join('\n') + '\n',
+    ]),
   );
-  const eve = path.join(dir, 'eve.json');
-  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
-  assert.equal(r.code, 0, r.stderr);
-  const at = (sid: number): number[] =>
-    fs
-      .readFileSync(eve, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('"event_type":"alert"'))
-      .map((l) => JSON.parse(l) as { pcap_cnt: number; alert: { signature_id: number } })
-      .filter((a) => a.alert.signature_id === sid)
-      .map((a) => a.pcap_cnt);
+  const at = (sid: number): number[] => alerts.filter((a) => a.alert.signature_id === sid).map((a) => a.pcap_cnt);
   // The request (4) is known to detection once the server acknowledges it (5), as in Suricata.
   assert.deepEqual(at(1), [7, 8, 10]);
   assert.deepEqual(at(2), [5, 6, 9]);
 });
 
 test('alert flow counters are those of the alerting packet, not of the end of its batch', async () => {
-  const dir = tempDir();
-  const pcap = path.join(dir, 'http.pcap');
   const request = Buffer.from('GET /counted HTTP/1.1\r\nHost: a.example\r\n\r\n');
   const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-  fs.writeFileSync(pcap, httpPcap([{ request, response }]));
-  const rules = path.join(dir, 'test.rules');
-  fs.writeFileSync(rules, 'alert tcp any any -> any any (msg:"request"; content:"/counted"; sid:1;)\n');
-  const eve = path.join(dir, 'eve.json');
-  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
-  assert.equal(r.code, 0, r.stderr);
-  const alerts = fs
-    .readFileSync(eve, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"event_type":"alert"'))
-    .map((l) => JSON.parse(l) as { pcap_cnt: number; flow: Record<string, number> });
+  const alerts = eveAlerts(
+    await analyzeEve(httpPcap([{ request, response }]), [
+      'alert tcp any any -> any any (msg:"request"; content:"/counted"; sid:1;)',
+    ]),
+  );
   assert.equal(alerts.length, 1);
   const a = alerts[0]!;
   // Packet 4 is the request: SYN, ACK and the request to the server, the SYN/ACK to the client.
@@ -149,28 +142,15 @@ test('alert flow counters are those of the alerting packet, not of the end of it
 });
 
 test('transaction sides are inspected on the packets Suricata inspects them on (after the acknowledgement)', async () => {
-  const dir = tempDir();
-  const pcap = path.join(dir, 'http.pcap');
   const request = Buffer.from('GET /tx HTTP/1.1\r\nHost: a.example\r\n\r\n');
   const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   // 1 SYN, 2 SYN/ACK, 3 ACK, 4 request, 5 server ACK, 6 response, 7 ACK, 8 FIN, 9 FIN, 10 ACK.
-  fs.writeFileSync(pcap, httpPcap([{ request, response }]));
-  const rules = path.join(dir, 'test.rules');
-  fs.writeFileSync(
-    rules,
-    [
+  const alerts = eveAlerts(
+    await analyzeEve(httpPcap([{ request, response }]), [
       'alert http any any -> any any (msg:"request"; http.method; content:"GET"; sid:1;)',
       'alert http any any -> any any (msg:"response"; http.stat_code; content:"200"; sid:2;)',
-    ].join('\n') + '\n',
+    ]),
   );
-  const eve = path.join(dir, 'eve.json');
-  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
-  assert.equal(r.code, 0, r.stderr);
-  const alerts = fs
-    .readFileSync(eve, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"event_type":"alert"'))
-    .map((l) => JSON.parse(l) as { pcap_cnt: number; direction: string; alert: { signature_id: number } });
   const at = (sid: number): [number, string][] =>
     alerts.filter((a) => a.alert.signature_id === sid).map((a) => [a.pcap_cnt, a.direction]);
   // To-server side: on the first to-server packet after the server acknowledged the data (7);
@@ -180,20 +160,15 @@ test('transaction sides are inspected on the packets Suricata inspects them on (
 });
 
 test('a transaction alert raised as its flow ends marks the flow record alerted', async () => {
-  const dir = tempDir();
-  const pcap = path.join(dir, 'http.pcap');
   // The request alone, never acknowledged: its transaction is inspected when the flow ends.
   const request = Buffer.from('GET /late HTTP/1.1\r\nHost: a.example\r\n\r\n');
   const full = httpPcap([{ request, response: Buffer.alloc(0) }]);
   // Keep the pcap header and the first four records: SYN, SYN/ACK, ACK, request.
   let o = 24;
   for (let k = 0; k < 4; k++) o += 16 + full.readUInt32LE(o + 8);
-  fs.writeFileSync(pcap, full.subarray(0, o));
-  const rules = path.join(dir, 'test.rules');
-  fs.writeFileSync(rules, 'alert http any any -> any any (msg:"late"; http.uri; content:"/late"; sid:1;)\n');
-  const eve = path.join(dir, 'eve.json');
-  const r = await runCli(['analyze', pcap, '--no-builtin-rules', '--no-ml', '--rules', rules, '--eve', eve]);
-  assert.equal(r.code, 0, r.stderr);
+  const eve = await analyzeEve(full.subarray(0, o), [
+    'alert http any any -> any any (msg:"late"; http.uri; content:"/late"; sid:1;)',
+  ]);
   const evs = fs
     .readFileSync(eve, 'utf8')
     .split('\n')
