@@ -7,10 +7,15 @@
  * - array walk: every tree walked node by node (compile: false, the reference);
  * - before binning: trees ≤ 2,000 nodes compiled (tree-codegen.ts), larger ones on the array walk
  *   (binned: false, the scorer before tree-bins.ts);
- * - all binned: every tree on the binned lockstep walk (tree-bins.ts; maxTreeNodes 0);
- * - default: the scorer as shipped (compiled small trees, binned large ones).
+ * - all binned JS: every tree on the binned lockstep walk in JavaScript (tree-bins.ts;
+ *   maxTreeNodes 0, wasm: false);
+ * - all binned: the same in WebAssembly (tree-wasm.ts, its default kernel);
+ * - default: the scorer as shipped (compiled small trees, binned large ones, in WebAssembly);
+ * - RF_WASM=layout:lanes[:nosimd][:pertree][:unroll2],...: wasm kernel variants, every tree binned
+ *   (e.g. RF_WASM=i64:8,carry4:16:pertree; see WasmKernelOptions).
  *
- * Also checks that all give identical probabilities on the rows.
+ * Also checks that all give identical probabilities on the rows. RF_QUICK=1 times only the binned
+ * and later scorers (the array walk of a fully grown forest takes seconds per trial).
  *
  *   npx tsc -p tsconfig.json --outDir dist && node dist/bench/micro/rf-score.js MODEL_DIR [DATA]
  *
@@ -25,6 +30,7 @@
 import { loadScoringModel } from '../../src/detect/classify/load.js';
 import { buildRandomForest } from '../../src/detect/classify/random-forest.js';
 import type { ScoringModel } from '../../src/detect/classify/model.js';
+import type { WasmNodeLayout } from '../../src/detect/classify/tree-wasm.js';
 import { loadData } from '../../src/ml/train.js';
 import { checkEncoding } from '../../src/ml/csv.js';
 import type { DataEncoding } from '../../src/ml/csv.js';
@@ -110,9 +116,22 @@ async function main(): Promise<void> {
   const scorers: [string, ScoringModel][] = [
     ['array walk', buildRandomForest(file, { compile: false })],
     ['before binning', buildRandomForest(file, { binned: false })],
+    ['all binned JS', buildRandomForest(file, { maxTreeNodes: 0, binned: true, wasm: false })],
     ['all binned', buildRandomForest(file, { maxTreeNodes: 0, binned: true })],
     ['default', def],
   ];
+  // RF_WASM=layout:lanes[:nosimd][:pertree][:unroll2],... adds wasm kernel variants (tree-wasm.ts) on every tree.
+  for (const v of (process.env['RF_WASM'] ?? '').split(',').filter((e) => e !== '')) {
+    const [nodes, lanes, ...flags] = v.split(':');
+    const wasm = {
+      nodes: nodes as WasmNodeLayout,
+      lanes: Number(lanes ?? 8),
+      simd: !flags.includes('nosimd'),
+      perTree: flags.includes('pertree'),
+      unroll: flags.includes('unroll2') ? 2 : 1,
+    };
+    scorers.push([`wasm ${v}`, buildRandomForest(file, { maxTreeNodes: 0, binned: true, wasm })]);
+  }
   console.log(`build (flatten + compile + bins): ${((cb.user + cb.system) / 1000).toFixed(0)} ms CPU`);
   const ref = new Float64Array(n * C);
   const got = new Float64Array(n * C);
@@ -126,11 +145,13 @@ async function main(): Promise<void> {
     diff += dm;
   }
   console.log(`identical probabilities: ${diff === 0 ? 'yes' : 'NO'}`);
-  const rates = rates4(scorers, x, n, C);
+  // RF_QUICK=1: time only the binned and default scorers (the slow ones still checked above).
+  const timed = process.env['RF_QUICK'] === '1' ? scorers.slice(2) : scorers;
+  const rates = rates4(timed, x, n, C);
   const f = (v: number): string => Math.round(v).toLocaleString('en-US');
-  for (let i = 0; i < scorers.length; i++)
+  for (let i = 0; i < timed.length; i++)
     console.log(
-      `${scorers[i]![0].padEnd(15)} ${f(rates[i]!).padStart(9)} rows/CPU-s (best of ${TRIALS}), ${(rates[i]! / rates[0]!).toFixed(2)}x the array walk`,
+      `${timed[i]![0].padEnd(15)} ${f(rates[i]!).padStart(9)} rows/CPU-s (best of ${TRIALS}), ${(rates[i]! / rates[0]!).toFixed(2)}x the ${timed[0]![0]}`,
     );
   if (diff !== 0) process.exitCode = 1;
 }

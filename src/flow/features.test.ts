@@ -8,7 +8,7 @@ import { CIC_FEATURE_COUNT, FEATURE_ALIASES, FEATURE_NAMES, canonicalFeatureName
 import { synthBatch } from './synth.js';
 import type { SynthPacket } from './synth.js';
 import { FlowTable } from './table.js';
-import type { FlowRecord } from './table.js';
+import type { FlowOptions, FlowRecord } from './table.js';
 
 const T0 = 1_600_000_000_000_000;
 const { SYN, ACK, FIN, PSH } = TCP_FLAG;
@@ -256,7 +256,7 @@ test('ICMP flows report type and code, and zero lengths as CICFlowMeter', () => 
   assert.equal(get('Src Distinct Dst Hosts'), 1);
 });
 
-test('Src Distinct Dst Ports/Hosts count what the client contacted', () => {
+test('Src Distinct Dst Ports/Hosts count what the client contacted before and with the flow', () => {
   const recs: FlowRecord[] = [];
   const table = new FlowTable({}, (r) => recs.push(r));
   const list: SynthPacket[] = [];
@@ -265,14 +265,75 @@ test('Src Distinct Dst Ports/Hosts count what the client contacted', () => {
   const { pkts, dec } = synthBatch(list);
   table.process(pkts, dec);
   table.flush();
+  assert.equal(recs.length, 200);
   const kp = FEATURE_NAMES.indexOf('Src Distinct Dst Ports');
   const kh = FEATURE_NAMES.indexOf('Src Distinct Dst Hosts');
   for (const r of recs) {
+    // Counted at the flow's start (this flow included): the p-th probe has seen p ports and
+    // min(p, 20) hosts, whatever came after it. Linear counting is within a few per cent.
+    const p = r.dstPort;
     const ports = r.features![kp]!;
     const hosts = r.features![kh]!;
-    assert.ok(Math.abs(ports - 200) <= 12, `ports ${ports}`);
-    assert.ok(Math.abs(hosts - 20) <= 2, `hosts ${hosts}`);
+    assert.ok(Math.abs(ports - p) <= Math.max(1, 0.1 * p), `flow ${p}: ports ${ports}`);
+    assert.ok(Math.abs(hosts - Math.min(p, 20)) <= 2, `flow ${p}: hosts ${hosts}`);
   }
+});
+
+/** Run `list` through a fresh table in batches of `size` packets; every record, slot left out. */
+function recordsInBatches(list: readonly SynthPacket[], size: number, opts: FlowOptions): string[] {
+  const out: string[] = [];
+  const table = new FlowTable(opts, (r) => {
+    const { slot: _slot, features, ...rest } = r;
+    out.push(JSON.stringify({ ...rest, features: Array.from(features!) }));
+  });
+  for (let k = 0; k < list.length; k += size) {
+    const { pkts, dec } = synthBatch(list.slice(k, k + size));
+    table.process(pkts, dec);
+  }
+  table.flush();
+  return out.sort();
+}
+
+test('flow records do not depend on batch boundaries (entropy pool, distinct counts, end reason)', () => {
+  // A scanner, clients sending payload on more flows than the initial entropy pool holds, and
+  // gaps longer than the UDP timeout, so flows end by the sweep, by lookup and at shutdown.
+  let seed = 987654321;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const list: SynthPacket[] = [];
+  let ts = T0;
+  for (let k = 0; k < 3000; k++) {
+    ts += rnd(50) === 0 ? 40_000_000 : rnd(3000);
+    const r = rnd(3);
+    if (r === 0) {
+      list.push({ ts, src: C, dst: `10.0.${rnd(30)}.1`, sport: 40000, dport: 1 + rnd(2000), flags: SYN });
+    } else {
+      const host = rnd(40);
+      const payload = new Uint8Array(1 + rnd(300));
+      for (let b = 0; b < payload.length; b++) payload[b] = rnd(host + 2);
+      const up = rnd(2) === 0;
+      const cl = `172.16.0.${host}`;
+      const sv = `10.9.0.${rnd(5)}`;
+      const sport = 30000 + rnd(60);
+      list.push(
+        up
+          ? { ts, src: cl, dst: sv, sport, dport: 53, proto: 17, payload }
+          : { ts, src: sv, dst: cl, sport: 53, dport: sport, proto: 17, payload },
+      );
+    }
+  }
+  const opts: FlowOptions = { entropyPool: 2, timeouts: { udp: { new: 30, established: 30 } } };
+  const whole = recordsInBatches(list, list.length, opts);
+  assert.ok(whole.length > 500, `${whole.length} flows`);
+  assert.ok(whole.some((l) => l.includes('"reason":"timeout"')));
+  assert.ok(whole.some((l) => l.includes('"reason":"shutdown"')));
+  // No direction went unmeasured although the pool started with two histograms.
+  const kf = FEATURE_NAMES.indexOf('Payload Entropy Fwd');
+  assert.ok(whole.every((l) => (JSON.parse(l) as { features: number[] }).features[kf]! >= 0));
+  for (const size of [1, 7, 256, 1000])
+    assert.deepEqual(recordsInBatches(list, size, opts), whole, `batches of ${size}`);
 });
 
 test('features can be turned off', () => {

@@ -251,7 +251,13 @@ const BULK_GAP_US = 1_000_000;
 /** Payload bytes sampled per direction for entropy, and per packet. */
 export const ENTROPY_SAMPLE_BYTES = 1024;
 const ENTROPY_PER_PACKET = 256;
-/** Entropy histograms available at once (each 256 x u16 = 512 B); default pool is 2 MB. */
+/**
+ * Entropy histograms allocated at start and added per step when all are in use (each 256 x u16 =
+ * 512 B: 2 MB per step), up to two per flow slot, so every direction is measured: a fixed pool made
+ * the value depend on how many other flows were sampling and on when ended flows gave theirs back,
+ * i.e. on batch boundaries (docs/performance.md). Steps rather than doubling: the bench capture
+ * peaks between 16k and 32k histograms, where doubling would allocate up to 8 MB unused.
+ */
 export const DEFAULT_ENTROPY_POOL = 4096;
 
 // A "stat" block: count, shift K (first value), sum(x-K), sum((x-K)^2), min, max. Shifted sums
@@ -273,7 +279,7 @@ const F_ACT_END = 3;
 const F_IAT = 4; // stat block (6)
 const F_ACT_DATA = 10; // forward packets with payload, first packet excluded
 const F_MIN_SEG = 11; // smallest forward transport header
-const F_ENT = 12; // entropy result per direction (-1: not measured)
+const F_ENT = 12; // entropy per direction (sum of c log2 c while sampling)
 const F_CONN = 14; // connection start (Total TCP Flow Time)
 const F_NPKT = 15;
 const DIR = 16; // direction blocks: DIR + dir * DIR_SIZE
@@ -410,8 +416,8 @@ function entropyOf(n: number, sumClogC: number): number {
 }
 
 export interface FlowFeatureStats {
-  /** Directions that wanted an entropy histogram while the pool was empty (their entropy is -1). */
-  entropyPoolExhausted: number;
+  /** Entropy histograms allocated (the pool's size: grows by doubling, never shrinks). */
+  entropyHistograms: number;
   /** Accumulator slots allocated (grows by doubling up to the table's slot count). */
   featureSlots: number;
 }
@@ -427,25 +433,46 @@ export class FlowFeatures {
   private readonly maxSlots: number;
   // Entropy histogram pool: per slot and direction the histogram index (-1 none).
   private readonly histOf: Int32Array;
-  private readonly hist: Uint16Array;
-  private readonly freeHist: Int32Array;
-  private freeHistTop: number;
-  entropyPoolExhausted = 0;
+  /** Histogram h is at (h & chunkMask) * 256 in histChunks[h >>> chunkShift]. */
+  private readonly histChunks: Uint16Array[] = [];
+  private readonly chunkShift: number;
+  private readonly chunkMask: number;
+  /** Free stack of histogram indexes; its length is the number allocated. */
+  private freeHist: Int32Array;
+  private freeHistTop = 0;
 
+  /** `entropyPool`: histograms allocated at start and per step (see DEFAULT_ENTROPY_POOL), rounded up to a power of two. */
   constructor(maxSlots: number, entropyPool = DEFAULT_ENTROPY_POOL) {
     this.maxSlots = maxSlots;
     this.slots = Math.min(maxSlots, 1024);
     this.f = new Float64Array(this.slots * STRIDE);
     this.flags = new Int32Array(this.slots * FLAG_STRIDE);
     this.histOf = new Int32Array(maxSlots * 2).fill(-1);
-    this.hist = new Uint16Array(entropyPool * 256);
-    this.freeHist = new Int32Array(entropyPool);
-    for (let k = 0; k < entropyPool; k++) this.freeHist[k] = entropyPool - 1 - k;
-    this.freeHistTop = entropyPool;
+    let shift = 0;
+    while (1 << shift < entropyPool && shift < 20) shift++;
+    this.chunkShift = shift;
+    this.chunkMask = (1 << shift) - 1;
+    this.freeHist = new Int32Array(0);
+    this.growHist();
   }
 
   stats(): FlowFeatureStats {
-    return { entropyPoolExhausted: this.entropyPoolExhausted, featureSlots: this.slots };
+    return { entropyHistograms: this.freeHist.length, featureSlots: this.slots };
+  }
+
+  /**
+   * Add a step of histograms (called when none is free; not per packet). At most two per flow slot
+   * are ever in use, which bounds the pool at 2 x maxSlots (+ one step).
+   */
+  private growHist(): void {
+    const n = this.freeHist.length;
+    const step = this.chunkMask + 1;
+    this.histChunks.push(new Uint16Array(step * 256));
+    // The stack is empty (every histogram is in use): it now holds the new ones, lowest on top.
+    const free = new Int32Array(n + step);
+    for (let k = 0; k < step; k++) free[k] = n + step - 1 - k;
+    this.freeHist = free;
+    this.freeHistTop = step;
   }
 
   /** Make room for slots [0, n) (called by the table when its high-water mark grows; not per packet). */
@@ -466,7 +493,7 @@ export class FlowFeatures {
   /**
    * Start a flow in `slot`. `connStartUs` is the start of the connection (earlier than `tsUs` for
    * a continuation after the active timeout); `srcPorts`/`srcHosts` are the client's distinct
-   * destination counts at flow start (-1 when not tracked).
+   * destination counts at flow start, this flow included (-1 when not tracked): the features' values.
    */
   init(
     slot: number,
@@ -570,22 +597,18 @@ export class FlowFeatures {
     const entOff = slot * STRIDE + F_ENT + dir;
     let h = this.histOf[slot * 2 + dir]!;
     if (h < 0) {
-      if (this.freeHistTop === 0) {
-        this.entropyPoolExhausted++;
-        f[d + D_ENT_N] = ENTROPY_SAMPLE_BYTES; // stop sampling this direction
-        f[entOff] = -1; // not measured
-        return;
-      }
+      if (this.freeHistTop === 0) this.growHist();
       h = this.freeHist[--this.freeHistTop]!;
       this.histOf[slot * 2 + dir] = h;
-      this.hist.fill(0, h * 256, h * 256 + 256);
+      const lo = (h & this.chunkMask) * 256;
+      this.histChunks[h >>> this.chunkShift]!.fill(0, lo, lo + 256);
       f[entOff] = 0;
     }
     let take = ENTROPY_SAMPLE_BYTES - have;
     if (take > ENTROPY_PER_PACKET) take = ENTROPY_PER_PACKET;
     if (take > len) take = len;
-    const hist = this.hist;
-    const base = h * 256;
+    const hist = this.histChunks[h >>> this.chunkShift]!;
+    const base = (h & this.chunkMask) * 256;
     const end = off + take;
     let sum = f[entOff]!;
     for (let p = off; p < end; p++) {
@@ -611,9 +634,10 @@ export class FlowFeatures {
 
   /**
    * Write the feature vector of `slot` (FEATURE_NAMES order) into `out` and release its entropy
-   * histograms. `srcPortsNow`/`srcHostsNow` are the client's current distinct counts (-1 unknown).
+   * histograms. Every value depends on the flow's own packets and on what happened before its
+   * start (the distinct counts), never on when this is called, so batch boundaries do not show.
    */
-  finish(slot: number, out: Float64Array, srcPortsNow: number, srcHostsNow: number): void {
+  finish(slot: number, out: Float64Array): void {
     const f = this.f;
     const b = slot * STRIDE;
     const df = b + DIR;
@@ -745,7 +769,9 @@ export class FlowFeatures {
     out[o++] = proto;
     out[o++] = f[b + F_ENT]!;
     out[o++] = f[b + F_ENT + 1]!;
-    out[o++] = Math.max(f[b + SRC_PORTS]!, srcPortsNow);
-    out[o] = Math.max(f[b + SRC_HOSTS]!, srcHostsNow); // o + 1 === FEATURE_NAMES.length
+    // Counted at flow start (see init): reading them again when the record is built made them
+    // depend on how many flows the batch boundary let in meanwhile.
+    out[o++] = f[b + SRC_PORTS]!;
+    out[o] = f[b + SRC_HOSTS]!; // o + 1 === FEATURE_NAMES.length
   }
 }

@@ -99,3 +99,40 @@ test('parseIp rejects non-addresses', () => {
   for (const s of ['', '1.2.3', '1.2.3.256', '1::2::3', 'g::1', '1:2:3:4:5:6:7:8:9'])
     assert.equal(parseIp(s, w, 0), 0, s);
 });
+
+test('parseIp on IPv4 agrees with a split-and-regex reference on random dotted strings', () => {
+  const ref = (s: string): number => {
+    const parts = s.split('.');
+    if (parts.length !== 4) return -1;
+    let v = 0;
+    for (const p of parts) {
+      if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return -1;
+      v = v * 256 + Number(p);
+    }
+    return v;
+  };
+  const w = new Uint32Array(4);
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const alphabet = '0123456789....25x ';
+  let valid = 0;
+  for (let k = 0; k < 20000; k++) {
+    let s = '';
+    const len = rnd(17);
+    for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+    // Half the cases: four random parts, so the valid branch is well covered.
+    if (k % 2 === 0)
+      s = [rnd(300), rnd(300), rnd(300), rnd(1000)].map((x) => (rnd(8) === 0 ? '0' + x : String(x))).join('.');
+    const want = ref(s);
+    const ver = parseIp(s, w, 0);
+    if (want >= 0) {
+      valid++;
+      assert.equal(ver, 4, s);
+      assert.equal(w[0], want >>> 0, s);
+    } else assert.notEqual(ver, 4, s);
+  }
+  assert.ok(valid > 1000, `only ${valid} valid cases`);
+});

@@ -290,17 +290,33 @@ export function parseIp(text: string, out: Uint32Array, off: number): 0 | 4 | 6 
   return 6;
 }
 
+/**
+ * Dotted-quad IPv4 (exactly four decimal parts of 1-3 digits, each <= 255) to its 32-bit value,
+ * or -1. Hand-written over char codes: behaviour detectors call this for every finished flow, and
+ * split + a regex per part allocated and cost ~1 µs each time.
+ */
 function parseV4(s: string): number {
-  const parts = s.split('.');
-  if (parts.length !== 4) return -1;
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
   let v = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return -1;
-    const n = Number(p);
-    if (n > 255) return -1;
-    v = v * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || ++dots > 3) return -1;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return -1;
+      part = part * 10 + (c - 0x30);
+      if (part > 255) return -1;
+    } else return -1;
   }
-  return v;
+  if (dots !== 3 || digits === 0) return -1;
+  return v * 256 + part;
 }
 
 function v4String(w: number): string {

@@ -41,7 +41,7 @@ export interface FlowOptions {
    * default false: only a seen handshake makes a TCP flow established).
    */
   midstream?: boolean;
-  /** Entropy histograms available at once (default 4096). */
+  /** Entropy histograms allocated at start (default 4096); the pool grows on demand (features.ts). */
   entropyPool?: number;
 }
 
@@ -388,7 +388,7 @@ export class FlowTable {
       slots_high_water: this.hw,
       hosts_tracked: this.hosts?.used ?? 0,
       hosts_dropped: this.hosts?.dropped ?? 0,
-      entropy_pool_exhausted: this.feats?.entropyPoolExhausted ?? 0,
+      entropy_histograms: this.feats?.stats().entropyHistograms ?? 0,
     };
   }
 
@@ -462,17 +462,24 @@ export class FlowTable {
     this.sweep();
   }
 
-  /** End all flows (reason 'shutdown') and emit every pending record. */
+  /**
+   * End all flows and emit every pending record. A flow idle past its timeout by the last packet
+   * time ends as 'timeout' (the sweep had not reached it yet: which ones it had reached depends on
+   * batch boundaries), the others as 'shutdown'.
+   */
   flush(): void {
     this.releaseEnded();
+    const now = this.now;
     for (let s = 0; s < this.hw; s++) {
       if (this.slotState[s] !== LIVE) continue;
+      const expired = now - this.hot[s * HOT_STRIDE + H_LAST]! > this.timeoutOf(s);
       this.slotState[s] = ENDED;
       this.deadline[s] = Infinity;
-      this.setReason(s, R_SHUTDOWN);
+      this.setReason(s, expired ? R_TIMEOUT : R_SHUTDOWN);
       this.pending[this.pendingCount++] = s;
       this.live--;
-      this.nShutdown++;
+      if (expired) this.nTimedOut++;
+      else this.nShutdown++;
     }
     this.index.fill(-1);
     this.emergency = 0;
@@ -951,14 +958,7 @@ export class FlowTable {
       // Views into a recycled pool: a fresh 700-byte backing store per flow cost ~0.4 µs (cpu-prof, bench/macro/throughput.ts).
       features = this.featViews[this.featViewNext]!;
       this.featViewNext = this.featViewNext + 1 < FEAT_VIEWS ? this.featViewNext + 1 : 0;
-      let nPorts = -1;
-      let nHosts = -1;
-      const e = this.hosts!.lookup(ipVer, key, o + K_C);
-      if (e >= 0) {
-        nPorts = this.hosts!.distinctPorts(e);
-        nHosts = this.hosts!.distinctHosts(e);
-      }
-      this.feats.finish(s, features, nPorts, nHosts);
+      this.feats.finish(s, features);
     }
     const misc = key[o + K_MISC]!;
     const rec: FlowRecord = {

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { io as ioClient } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import { buildServer } from '../../src/server/app.js';
@@ -20,8 +20,8 @@ import { serveExtensions } from '../../src/server/extensions.js';
 import type { ServeExtensions } from '../../src/server/extensions.js';
 import type { Repository } from '../../src/store/repository.js';
 import { SHARED_DIR, tempDir } from '../helpers/paths.js';
-import type { Client, ServerBackend } from './server-suite.js';
-import { ADMIN_PASSWORD, assertError, client, testConfig } from './server-suite.js';
+import type { Client, Role, RouteCase, ServerBackend } from './server-suite.js';
+import { ADMIN_PASSWORD, assertError, assertErrorJson, client, routeTableTests, testConfig } from './server-suite.js';
 
 export const PORT_SCAN = path.join(SHARED_DIR, 'corpus', 'port_scan.pcap');
 
@@ -30,9 +30,7 @@ export const SQLI_REQUEST =
   "GET /products.php?id=1'%20UNION%20SELECT%20username,password%20FROM%20users-- HTTP/1.1\r\n" +
   'Host: shop.example\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n';
 
-type Role = 'viewer' | 'analyst' | 'admin';
 type Tokens = Record<Role, string>;
-const ROLE_BELOW: Record<Role, Role | null> = { viewer: null, analyst: 'viewer', admin: 'analyst' };
 
 /** Upload over real HTTP (multipart, streamed by the server to disk). */
 async function upload(
@@ -49,14 +47,6 @@ async function upload(
     headers: token === null ? {} : { authorization: `Bearer ${token}` },
   });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
-
-function assertErrorJson(r: { status: number; json: Record<string, unknown> }, status: number, code?: string): void {
-  assert.equal(r.status, status, JSON.stringify(r.json));
-  const e = r.json['error'] as { code?: unknown; message?: unknown } | undefined;
-  assert.equal(typeof e?.code, 'string');
-  assert.equal(typeof e?.message, 'string');
-  if (code !== undefined) assert.equal(e?.code, code);
 }
 
 /** Resolves with the first `event` whose payload passes `pred`; rejects after `ms` (a bound, not a wait). */
@@ -103,14 +93,7 @@ interface Ctx {
   toDelete: string;
 }
 
-interface Case {
-  method: 'GET' | 'POST' | 'DELETE';
-  path: string;
-  access: Role;
-  bad?: (x: Ctx) => Promise<LightMyRequestResponse | { status: number; json: Record<string, unknown> }>;
-  ok: (x: Ctx) => Promise<void>;
-  url?: (x: Ctx) => string;
-}
+type Case = RouteCase<Ctx>;
 
 const CASES: Case[] = [
   {
@@ -382,36 +365,7 @@ export function realtimeSuite(backend: ServerBackend): void {
       assert.deepEqual(fs.readdirSync(path.join(dir, 'uploads')), []);
     });
 
-    test('the table covers every PCAP and test route of the OpenAPI document', async () => {
-      const r = await x.c.call('GET', '/api/docs', { token: x.tokens.viewer });
-      const doc = r.json() as { paths: Record<string, Record<string, unknown>> };
-      const documented = Object.entries(doc.paths)
-        .filter(([p]) => p.startsWith('/api/pcap') || p.startsWith('/api/test'))
-        .flatMap(([p, ops]) =>
-          Object.keys(ops)
-            .filter((m) => m !== 'head')
-            .map((m) => `${m.toUpperCase()} ${p}`),
-        )
-        .sort();
-      assert.deepEqual(CASES.map((k) => `${k.method} ${k.path}`).sort(), documented);
-    });
-
-    for (const k of CASES) {
-      test(`${k.method} ${k.path} (${k.access})`, async () => {
-        const url = k.url?.(x) ?? k.path;
-        assertError(await x.c.call(k.method, url, { body: {} }), 401, 'VIGIL_API_UNAUTHENTICATED');
-        assertError(await x.c.call(k.method, url, { token: 'vgs_' + 'A'.repeat(43), body: {} }), 401);
-        const below = ROLE_BELOW[k.access];
-        if (below !== null)
-          assertError(await x.c.call(k.method, url, { token: x.tokens[below], body: {} }), 403, 'VIGIL_API_FORBIDDEN');
-        if (k.bad !== undefined) {
-          const r = await k.bad(x);
-          if ('statusCode' in r) assertError(r, 400, 'VIGIL_API_VALIDATION');
-          else assertErrorJson(r, 400, 'VIGIL_API_VALIDATION');
-        }
-        await k.ok(x);
-      });
-    }
+    routeTableTests('PCAP and test', x, CASES, (p) => p.startsWith('/api/pcap') || p.startsWith('/api/test'));
 
     test('Socket.IO: handshake needs a valid token or the session cookie', async () => {
       for (const auth of [{}, { token: 'nope' }, { token: 'vgs_' + 'B'.repeat(43) }]) {

@@ -104,8 +104,79 @@ export function assertError(r: LightMyRequestResponse, status: number, code?: st
   if (code !== undefined) assert.equal(b.error?.code, code);
 }
 
-type Role = 'viewer' | 'analyst' | 'admin';
+export type Role = 'viewer' | 'analyst' | 'admin';
 type Tokens = Record<Role, string>;
+
+/** A response made with fetch (multipart uploads): its status and parsed JSON body. */
+export interface JsonResult {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** `assertError` for a response made with fetch. */
+export function assertErrorJson(r: JsonResult, status: number, code?: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.json));
+  const e = r.json['error'] as { code?: unknown; message?: unknown } | undefined;
+  assert.equal(typeof e?.code, 'string');
+  assert.equal(typeof e?.message, 'string');
+  if (code !== undefined) assert.equal(e?.code, code);
+}
+
+/** One route of an access table: its method and documented path, the least role, the calls. */
+export interface RouteCase<X> {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  access: Role;
+  /** The URL to call (default: the path). */
+  url?: (x: X) => string;
+  /** A call with enough rights that must fail validation (400). */
+  bad?: (x: X) => Promise<LightMyRequestResponse | JsonResult>;
+  /** A successful call, made last (may change data). */
+  ok: (x: X) => Promise<void>;
+}
+
+/**
+ * The access-table tests of a group of routes (`x` is filled in by the suite's `before`): one test
+ * that `cases` lists exactly the operations of the OpenAPI document whose path passes `covers`,
+ * then per route 401 without a token and with an unknown one, 403 one role below, 400 for `bad`
+ * and the successful call.
+ */
+export function routeTableTests<X extends { c: Client; tokens: Tokens }>(
+  what: string,
+  x: X,
+  cases: readonly RouteCase<X>[],
+  covers: (path: string) => boolean,
+): void {
+  test(`the table covers every ${what} route of the OpenAPI document`, async () => {
+    const r = await x.c.call('GET', '/api/docs', { token: x.tokens.viewer });
+    const doc = r.json() as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths)
+      .filter(([p]) => covers(p))
+      .flatMap(([p, ops]) =>
+        Object.keys(ops)
+          .filter((m) => m !== 'head')
+          .map((m) => `${m.toUpperCase()} ${p}`),
+      )
+      .sort();
+    assert.deepEqual(cases.map((k) => `${k.method} ${k.path}`).sort(), documented);
+  });
+  for (const k of cases) {
+    test(`${k.method} ${k.path} (${k.access})`, async () => {
+      const url = k.url?.(x) ?? k.path;
+      assertError(await x.c.call(k.method, url, { body: {} }), 401, 'VIGIL_API_UNAUTHENTICATED');
+      assertError(await x.c.call(k.method, url, { token: 'vgs_' + 'A'.repeat(43), body: {} }), 401);
+      const below = ROLE_BELOW[k.access];
+      if (below !== null)
+        assertError(await x.c.call(k.method, url, { token: x.tokens[below], body: {} }), 403, 'VIGIL_API_FORBIDDEN');
+      if (k.bad !== undefined) {
+        const r = await k.bad(x);
+        if ('statusCode' in r) assertError(r, 400, 'VIGIL_API_VALIDATION');
+        else assertErrorJson(r, 400, 'VIGIL_API_VALIDATION');
+      }
+      await k.ok(x);
+    });
+  }
+}
 
 interface Case {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';

@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { io as ioClient } from 'socket.io-client';
 import { FEATURE_NAMES } from '../../src/flow/features.js';
 import type { TrainingJobView } from '../../src/jobs/training-job.js';
@@ -26,19 +26,11 @@ import { serveExtensions } from '../../src/server/extensions.js';
 import type { ServeExtensions } from '../../src/server/extensions.js';
 import type { Repository } from '../../src/store/repository.js';
 import { FIXTURES_DIR, SHARED_DIR, tempDir } from '../helpers/paths.js';
-import type { Client, ServerBackend } from './server-suite.js';
-import { ADMIN_PASSWORD, assertError, client, testConfig } from './server-suite.js';
+import type { Client, JsonResult, Role, RouteCase, ServerBackend } from './server-suite.js';
+import { ADMIN_PASSWORD, assertError, assertErrorJson, client, routeTableTests, testConfig } from './server-suite.js';
 
 const CSV = path.join(FIXTURES_DIR, 'training', 'cicids2017-sample.csv');
 const PORT_SCAN = path.join(SHARED_DIR, 'corpus', 'port_scan.pcap');
-
-type Role = 'viewer' | 'analyst' | 'admin';
-const ROLE_BELOW: Record<Role, Role | null> = { viewer: null, analyst: 'viewer', admin: 'analyst' };
-
-interface HttpResult {
-  status: number;
-  json: Record<string, unknown>;
-}
 
 /** A multipart upload over real HTTP. */
 async function upload(
@@ -48,7 +40,7 @@ async function upload(
   body: Buffer,
   fields: Record<string, string> = {},
   opts: { field?: string; filename?: string } = {},
-): Promise<HttpResult> {
+): Promise<JsonResult> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append(opts.field ?? 'file', new Blob([body]), opts.filename ?? 'flows.csv');
@@ -58,14 +50,6 @@ async function upload(
     headers: token === null ? {} : { authorization: `Bearer ${token}` },
   });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
-
-function assertErrorJson(r: HttpResult, status: number, code?: string): void {
-  assert.equal(r.status, status, JSON.stringify(r.json));
-  const e = r.json['error'] as { code?: unknown; message?: unknown } | undefined;
-  assert.equal(typeof e?.code, 'string');
-  assert.equal(typeof e?.message, 'string');
-  if (code !== undefined) assert.equal(e?.code, code);
 }
 
 /** A flow feature vector as the API takes it (object form), varied by `k`. */
@@ -91,14 +75,7 @@ interface Ctx {
   jobId: string;
 }
 
-interface Case {
-  method: 'GET' | 'POST' | 'DELETE';
-  path: string;
-  access: Role;
-  url?: (x: Ctx) => string;
-  bad?: (x: Ctx) => Promise<LightMyRequestResponse | HttpResult>;
-  ok: (x: Ctx) => Promise<void>;
-}
+type Case = RouteCase<Ctx>;
 
 const get = async (x: Ctx, url: string, role: Role = 'viewer'): Promise<Record<string, unknown>> => {
   const r = await x.c.call('GET', url, { token: x.tokens[role] });
@@ -779,34 +756,6 @@ export function trainingSuite(backend: ServerBackend): void {
       },
     );
 
-    test('the table covers every training route of the OpenAPI document', async () => {
-      const doc = (await get(x, '/api/docs')) as { paths: Record<string, Record<string, unknown>> };
-      const documented = Object.entries(doc.paths)
-        .filter(([p]) => p.startsWith('/api/training'))
-        .flatMap(([p, ops]) =>
-          Object.keys(ops)
-            .filter((m) => m !== 'head')
-            .map((m) => `${m.toUpperCase()} ${p}`),
-        )
-        .sort();
-      assert.deepEqual(CASES.map((k) => `${k.method} ${k.path}`).sort(), documented);
-    });
-
-    for (const k of CASES) {
-      test(`${k.method} ${k.path} (${k.access})`, async () => {
-        const url = k.url?.(x) ?? k.path;
-        assertError(await x.c.call(k.method, url, { body: {} }), 401, 'VIGIL_API_UNAUTHENTICATED');
-        assertError(await x.c.call(k.method, url, { token: 'vgs_' + 'A'.repeat(43), body: {} }), 401);
-        const below = ROLE_BELOW[k.access];
-        if (below !== null)
-          assertError(await x.c.call(k.method, url, { token: x.tokens[below], body: {} }), 403, 'VIGIL_API_FORBIDDEN');
-        if (k.bad !== undefined) {
-          const r = await k.bad(x);
-          if ('statusCode' in r) assertError(r, 400, 'VIGIL_API_VALIDATION');
-          else assertErrorJson(r, 400, 'VIGIL_API_VALIDATION');
-        }
-        await k.ok(x);
-      });
-    }
+    routeTableTests('training', x, CASES, (p) => p.startsWith('/api/training'));
   });
 }

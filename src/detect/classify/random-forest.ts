@@ -3,7 +3,8 @@
  * predict_proba). Rows go through in blocks and trees in the outer loop, so one tree's top levels
  * stay in cache across a block of rows. Each tree takes one of three paths, all bit-identical:
  * compiled to JavaScript (small trees, tree-codegen.ts), the binned lockstep walk (large trees,
- * tree-bins.ts) or the array walk (the reference; large trees of forests that cannot be binned).
+ * tree-bins.ts; run by a WebAssembly kernel, tree-wasm.ts, when available) or the array walk (the
+ * reference; large trees of forests that cannot be binned).
  * Trained by src/ml/random-forest.ts; the serialized form is in docs/ml-models.md.
  */
 import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
@@ -13,6 +14,8 @@ import type { TreeFeatureShare } from './flat-trees.js';
 import { compileForest } from './tree-codegen.js';
 import { binForest, binRows, walkBinned } from './tree-bins.js';
 import type { BinnedForest } from './tree-bins.js';
+import { buildBinnedWasm } from './tree-wasm.js';
+import type { BinnedWasm, WasmKernelOptions } from './tree-wasm.js';
 
 /**
  * Trees of BINNED_MIN_TREE_NODES or more take the binned walk when their summed log2(node count)
@@ -49,6 +52,12 @@ export interface RandomForestOptions {
    * Ignored when compile is false. For benchmarks and tests.
    */
   binned?: boolean;
+  /**
+   * The binned walk's WebAssembly kernel (tree-wasm.ts; default true): false keeps it in
+   * JavaScript, an object picks the kernel's layout (benchmarks). The JavaScript walk is also the
+   * fallback when WebAssembly or its memory is unavailable.
+   */
+  wasm?: boolean | WasmKernelOptions;
 }
 
 export const randomForestScorer: ScorerFactory = (file: ModelFile): ScoringModel => buildRandomForest(file);
@@ -118,9 +127,17 @@ export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {
   // the other trees see the whole block too, so each row still adds its trees in order k: the sums
   // stay bit-identical). With every tree binned, the float rows are only a staging area.
   const blockRows = nBinned > 0 ? bigRows : BLOCK_ROWS;
-  const rows = new Float64Array((allBinned ? BLOCK_ROWS : blockRows) * d);
-  const bins = nBinned > 0 ? new Uint8Array(bigRows * d) : new Uint8Array(0);
-  const leafOf = new Int32Array(nBinned > 0 ? bigRows : 0);
+  const rowsCap = allBinned ? BLOCK_ROWS : blockRows;
+  const wk: BinnedWasm | null =
+    bf !== null && opts.wasm !== false
+      ? buildBinnedWasm(t, bf, d, C, rowsCap, bigRows, typeof opts.wasm === 'object' ? opts.wasm : {})
+      : null;
+  // With the wasm kernel, rows are staged and leaves added in its memory (block rows from 0), and
+  // it keeps its own copy of the nodes: the JavaScript one can go.
+  if (wk !== null) bf = null;
+  const rows = wk !== null ? wk.rows : new Float64Array(rowsCap * d);
+  const bins = bf !== null ? new Uint8Array(bigRows * d) : new Uint8Array(0);
+  const leafOf = new Int32Array(bf !== null ? bigRows : 0);
 
   /** Array walk of rows [0, nb) of `rows` down tree k, adding each leaf to out from row r0 on. */
   const walkRows = (k: number, nb: number, r0: number, out: Float64Array): void => {
@@ -143,6 +160,32 @@ export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {
     else for (let c = 0; c < C; c++) out[oo + c]! += value[vo + c]!;
   };
 
+  /** One block of rows on the wasm kernel: its `out` collects every tree's leaves, then copied. */
+  const wasmBlock = (w: BinnedWasm, x: Float64Array, r0: number, nb: number, out: Float64Array): void => {
+    const acc = w.out;
+    acc.fill(0, 0, nb * C);
+    if (allBinned)
+      for (let s0 = 0; s0 < nb; s0 += BLOCK_ROWS) {
+        const s1 = Math.min(nb, s0 + BLOCK_ROWS);
+        prepareBlock(x, r0 + s0, r0 + s1, d, scaler, rows);
+        w.bin(s1 - s0, s0);
+      }
+    else {
+      prepareBlock(x, r0, r0 + nb, d, scaler, rows);
+      w.bin(nb, 0);
+    }
+    for (let k = 0; k < nTrees; k++) {
+      if (useBins[k] === 1) {
+        w.walk(k, nb);
+        continue;
+      }
+      const fn = compiled === null ? null : compiled[k]!;
+      if (fn !== null) fn(rows, nb, d, acc, 0, value);
+      else walkRows(k, nb, 0, acc);
+    }
+    out.set(acc.subarray(0, nb * C), r0 * C);
+  };
+
   return {
     type: 'random_forest',
     features: file.features,
@@ -152,6 +195,10 @@ export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {
       for (let r0 = 0; r0 < n; r0 += blockRows) {
         const r1 = Math.min(n, r0 + blockRows);
         const nb = r1 - r0;
+        if (wk !== null) {
+          wasmBlock(wk, x, r0, nb, out);
+          continue;
+        }
         if (bf !== null && allBinned)
           for (let s0 = 0; s0 < nb; s0 += BLOCK_ROWS) {
             const s1 = Math.min(nb, s0 + BLOCK_ROWS);

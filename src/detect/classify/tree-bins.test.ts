@@ -1,55 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../../test/fuzz/prng.js';
+import { chainTree, forestFile as file, randomTree } from '../../../test/helpers/random-forest.js';
 import { flattenTrees } from './flat-trees.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model.js';
 import type { ModelFile } from './model.js';
 import { BINNED_BLOCK_BYTES, BINNED_MIN_TREE_NODES, buildRandomForest } from './random-forest.js';
 import { BINNED_MAX_THRESHOLDS, binForest, binRows, walkBinned } from './tree-bins.js';
-
-interface Tree {
-  feature: number[];
-  threshold: number[];
-  left: number[];
-  value: number[];
-}
-
-/** A random tree (children after the parent, right = left + 1) splitting on `pick(f)` thresholds. */
-function randomTree(rnd: () => number, d: number, C: number, maxNodes: number, pick: () => number, split = 0.7): Tree {
-  const t: Tree = { feature: [0], threshold: [0], left: [0], value: [] };
-  for (let i = 0; i < t.feature.length; i++) {
-    if (t.feature.length + 2 <= maxNodes && (i === 0 || rnd() < split)) {
-      t.feature[i] = Math.floor(rnd() * d);
-      t.threshold[i] = pick();
-      t.left[i] = t.feature.length;
-      t.feature.push(0, 0);
-      t.threshold.push(0, 0);
-      t.left.push(0, 0);
-      continue;
-    }
-    t.feature[i] = -1;
-    t.threshold[i] = 0;
-    t.left[i] = t.value.length;
-    const pure = rnd() < 0.5;
-    const hot = Math.floor(rnd() * C);
-    const row = Array.from({ length: C }, (_, c) => (pure ? (c === hot ? 1 : 0) : rnd()));
-    const sum = row.reduce((a, b) => a + b, 0);
-    t.value.push(...row.map((v) => v / sum));
-  }
-  return t;
-}
-
-function file(trees: Tree[], d: number, C: number): ModelFile {
-  return {
-    format: MODEL_FORMAT,
-    version: MODEL_FORMAT_VERSION,
-    type: 'random_forest',
-    features: Array.from({ length: d }, (_, j) => `f${j}`),
-    classes: Array.from({ length: C }, (_, c) => `c${c}`),
-    benignClass: null,
-    params: { nClasses: C, trees },
-  };
-}
 
 /** The array walk against every tree on the binned walk, value by value. */
 function assertBinnedSame(f: ModelFile, x: Float64Array, n: number, why: string): void {
@@ -73,16 +29,7 @@ const nextDown = (v: number): number => -nextUp(-v);
 
 test('bins decide as the float64 comparison: thresholds, their neighbours, ±0, ±Infinity, NaN', () => {
   const ths = [-1e300, -2.5, -5e-324, -0, 0, 5e-324, 1 / 3, 0.1, 1e21, 2 ** 53 + 2];
-  // One chain per threshold: node i splits on it, left is a leaf of class 0, right goes on.
-  const t: Tree = { feature: [], threshold: [], left: [], value: [1, 0, 0, 1] };
-  for (let i = 0; i < ths.length; i++) {
-    t.feature.push(0, -1);
-    t.threshold.push(ths[i]!, 0);
-    t.left.push(2 * i + 1, 0);
-  }
-  t.feature.push(-1);
-  t.threshold.push(0);
-  t.left.push(2);
+  const t = chainTree(ths);
   const flat = flattenTrees([t], 1, 2, 'test');
   const b = binForest(flat, 1)!;
   assert.ok(b !== null);
@@ -151,7 +98,7 @@ test('by default large trees are binned, small ones compiled: same probabilities
   // One tree over BINNED_MIN_TREE_NODES pays for binning 3 features; the small ones are compiled.
   const trees = [
     randomTree(rnd, d, C, 60, pick),
-    randomTree(rnd, d, C, BINNED_MIN_TREE_NODES + 400, pick, 0.9),
+    randomTree(rnd, d, C, BINNED_MIN_TREE_NODES + 400, pick, { split: 0.9 }),
     randomTree(rnd, d, C, 200, pick),
   ];
   assert.ok(trees[1]!.feature.length >= BINNED_MIN_TREE_NODES);

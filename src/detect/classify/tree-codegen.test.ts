@@ -1,63 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../../test/fuzz/prng.js';
+import { forestFile as file, randomTree as anyTree } from '../../../test/helpers/random-forest.js';
+import type { Tree } from '../../../test/helpers/random-forest.js';
 import { flattenTrees } from './flat-trees.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model.js';
 import type { ModelFile, ScalerSpec } from './model.js';
 import { buildRandomForest } from './random-forest.js';
 import type { RandomForestOptions } from './random-forest.js';
 import { binForest } from './tree-bins.js';
 import { CODEGEN_MAX_DEPTH, CODEGEN_MAX_TREE_NODES, compileForest, treeSource } from './tree-codegen.js';
 
-interface Tree {
-  feature: number[];
-  threshold: number[];
-  left: number[];
-  value: number[];
-}
-
 /** Awkward thresholds: exact printing of these decides whether the compiled trees agree. */
 const ODD = [0, -0, 0.1, 1 / 3, -2.5e-8, 5e-324, -1.7976931348623157e308, 1e21, 123456789.12345679, 2 ** 53 + 2];
 
-/** A random tree laid out as the trainer does (children after the parent, right = left + 1). */
+/** A random tree whose thresholds (a third of them awkward) are also collected for the rows. */
 function randomTree(rnd: () => number, d: number, C: number, maxNodes: number, thresholds: number[]): Tree {
-  const t: Tree = { feature: [0], threshold: [0], left: [0], value: [] };
-  for (let i = 0; i < t.feature.length; i++) {
-    if (t.feature.length + 2 <= maxNodes && (i === 0 || rnd() < 0.6)) {
-      const th = rnd() < 0.3 ? ODD[Math.floor(rnd() * ODD.length)]! : (rnd() - 0.5) * 10 ** Math.floor(rnd() * 8 - 3);
-      thresholds.push(th);
-      t.feature[i] = Math.floor(rnd() * d);
-      t.threshold[i] = th;
-      t.left[i] = t.feature.length;
-      t.feature.push(0, 0);
-      t.threshold.push(0, 0);
-      t.left.push(0, 0);
-      continue;
-    }
-    // Leaf: a one-hot row (pure) or a distribution.
-    t.feature[i] = -1;
-    t.threshold[i] = 0;
-    t.left[i] = t.value.length;
-    const pure = rnd() < 0.6;
-    const hot = Math.floor(rnd() * C);
-    const row = Array.from({ length: C }, (_, c) => (pure ? (c === hot ? 1 : 0) : rnd()));
-    const sum = row.reduce((a, b) => a + b, 0);
-    t.value.push(...row.map((v) => v / sum));
-  }
-  return t;
-}
-
-function file(trees: Tree[], d: number, C: number, scaler?: ScalerSpec): ModelFile {
-  return {
-    format: MODEL_FORMAT,
-    version: MODEL_FORMAT_VERSION,
-    type: 'random_forest',
-    features: Array.from({ length: d }, (_, j) => `f${j}`),
-    classes: Array.from({ length: C }, (_, c) => `c${c}`),
-    benignClass: null,
-    params: { nClasses: C, trees },
-    ...(scaler !== undefined ? { scaler } : {}),
+  const pick = (): number => {
+    const th = rnd() < 0.3 ? ODD[Math.floor(rnd() * ODD.length)]! : (rnd() - 0.5) * 10 ** Math.floor(rnd() * 8 - 3);
+    thresholds.push(th);
+    return th;
   };
+  return anyTree(rnd, d, C, maxNodes, pick, { split: 0.6, pure: 0.6 });
 }
 
 /** Rows hitting thresholds exactly, beside them, NaN/±Infinity and random values. */

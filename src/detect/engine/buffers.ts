@@ -193,7 +193,39 @@ function single(headers: [string, string][], name: string): Buffer | null {
   return v === null ? null : latin1(v);
 }
 
-/** Apply a rule's transforms to a buffer (a new buffer; the input is not changed). */
+/** Value of an ASCII hex digit, or -1. */
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+/**
+ * `url_decode` (Suricata's transform): `+` becomes a space and `%XX` its byte, left to right in
+ * one pass (a decoded `%2B` stays `+`; an invalid escape is kept as it is). Byte-wise rather than
+ * through strings and regexes: the built-in rules decode URIs, bodies, cookies and user agents of
+ * every request, twice.
+ */
+export function urlDecode(b: Buffer): Buffer {
+  const n = b.length;
+  let i = 0;
+  while (i < n && b[i] !== 0x25 && b[i] !== 0x2b) i++;
+  if (i === n) return b; // nothing to decode: the input itself (callers never write to buffers)
+  const o = Buffer.allocUnsafe(n);
+  b.copy(o, 0, 0, i);
+  let w = i;
+  for (; i < n; i++) {
+    const c = b[i]!;
+    if (c === 0x2b) o[w++] = 0x20;
+    else if (c === 0x25 && i + 2 < n && hexVal(b[i + 1]!) >= 0 && hexVal(b[i + 2]!) >= 0) {
+      o[w++] = (hexVal(b[i + 1]!) << 4) | hexVal(b[i + 2]!);
+      i += 2;
+    } else o[w++] = c;
+  }
+  return o.subarray(0, w);
+}
+
+/** Apply a rule's transforms to a buffer (never written to; returned as is where nothing changes). */
 export function applyTransforms(buf: Buffer, transforms: readonly TransformSpec[]): Buffer {
   let b = buf;
   for (const t of transforms) {
@@ -220,12 +252,7 @@ export function applyTransforms(buf: Buffer, transforms: readonly TransformSpec[
         b = latin1(b.toString('latin1', 0, b.length).replace(/[ \t\n\v\f\r]+/g, ' '));
         break;
       case 'url_decode':
-        b = latin1(
-          b
-            .toString('latin1')
-            .replace(/\+/g, ' ')
-            .replace(/%([0-9a-fA-F]{2})/g, (_m: string, h: string) => String.fromCharCode(parseInt(h, 16))),
-        );
+        b = urlDecode(b);
         break;
       case 'to_md5':
       case 'to_sha1':

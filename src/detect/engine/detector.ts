@@ -456,6 +456,18 @@ export class Detector {
     // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
     this.ipCand = new Int32Array(3 * n + 1);
     this.merged = new Int32Array(n + 1);
+    // One array per distinct transform chain: txView caches transformed buffers by the chain's
+    // identity, so rules with equal chains (e.g. 50 built-in rules with `url_decode; url_decode;`)
+    // must share it, or each would transform the same buffer again.
+    const chains = new Map<string, BufferProg['transforms']>();
+    for (const r of this.rules)
+      for (const g of r.progs) {
+        if (g.transforms.length === 0) continue;
+        const key = JSON.stringify(g.transforms);
+        const same = chains.get(key);
+        if (same === undefined) chains.set(key, g.transforms);
+        else g.transforms = same;
+      }
     this.buildPacketGroups();
     this.buildTcpPortGroups();
     this.buildTxGroups();
@@ -1928,7 +1940,7 @@ export class Detector {
     if (f & FLOW_NOT_ESTABLISHED && est) return false;
     if (!this.flowbitsOk(r, rec.slot)) return false;
     if (!this.flowintsOk(r, rec.slot)) return false;
-    if (!this.xbitsOk(r, null, 0, rec.tsUs, { src: t.srcIp, dst: t.dstIp })) return false;
+    if (r.xbits.length > 0 && !this.xbitsOk(r, null, 0, rec.tsUs, { src: t.srcIp, dst: t.dstIp })) return false;
     if (r.tlsVersions.length > 0) {
       if (rec.kind !== 'tls') return false;
       const info = rec.info;
@@ -1957,7 +1969,7 @@ export class Detector {
       if (bufs === null) return false;
       let any = false;
       for (const b of bufs) {
-        st.vars.clear();
+        if (st.vars.size !== 0) st.vars.clear();
         st.steps = 0;
         if (inspect(g.ops, 0, b, 0, st)) {
           any = true;

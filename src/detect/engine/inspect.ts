@@ -151,7 +151,8 @@ export class InspectState {
   private lowerOf: Buffer | null = null;
 
   reset(): void {
-    this.vars.clear();
+    // Map.clear allocates a fresh table even when empty; this runs for every rule evaluated.
+    if (this.vars.size !== 0) this.vars.clear();
     this.steps = 0;
     this.b64 = null;
     this.context = null;
