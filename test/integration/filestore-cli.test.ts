@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { httpPcap } from '../helpers/http-pcap.js';
-import { SHARED_DIR, tempDir } from '../helpers/paths.js';
+import { tempDir } from '../helpers/paths.js';
+import { assertEveSchema } from '../helpers/eve-schema.js';
 import { runCli } from '../helpers/reference.js';
 
 const EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(3000, 0x41)]);
@@ -103,15 +103,7 @@ test('force-filestore: every complete file stored under DIR/xx/<sha256>, fileinf
     const file = path.join(store, f.sha256.slice(0, 2), f.sha256);
     assert.deepEqual(fs.readFileSync(file), body);
   }
-  const schemaPath = path.join(SHARED_DIR, 'data', 'eve-schema', 'schema.json');
-  if (fs.existsSync(schemaPath)) {
-    const require = createRequire(import.meta.url);
-    const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => {
-      compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown[] | null };
-    };
-    const validate = new Ajv2020({ strict: false }).compile(JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as object);
-    for (const ev of run.lines) assert.ok(validate(ev), `${JSON.stringify(validate.errors)} in ${JSON.stringify(ev)}`);
-  }
+  assertEveSchema(run.lines);
   // A second run finds the files there and does not write them again.
   const again = await analyze(dir, ['--set', 'file-store.enabled=yes', '--set', 'file-store.force-filestore=yes']);
   assert.equal(again.summary.file_store?.['stored'], 0);

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LINKTYPE, PacketBatch } from '../../src/capture/batch.js';
+import { LINKTYPE } from '../../src/capture/batch.js';
+import type { PacketBatch } from '../../src/capture/batch.js';
+import { injectionBatch } from '../../src/server/inject.js';
 import type { SessionHandlers, SessionOpener } from '../../src/capture/live.js';
 import { PcapJobQueue } from '../../src/jobs/pcap-analysis.js';
 import type { PcapAnalysisSummary } from '../../src/jobs/pcap-analysis.js';
@@ -146,17 +148,5 @@ function framesOf(pcap: Buffer): Buffer[] {
 }
 
 function batchOf(frames: Buffer[]): PacketBatch {
-  const batch = new PacketBatch(frames.length, Buffer.concat(frames));
-  let off = 0;
-  const t0 = Date.now() * 1000;
-  frames.forEach((f, i) => {
-    batch.off[i] = off;
-    batch.capLen[i] = f.length;
-    batch.origLen[i] = f.length;
-    batch.tsUs[i] = t0 + i * 1000;
-    batch.linkType[i] = LINKTYPE.ETHERNET;
-    off += f.length;
-  });
-  batch.count = frames.length;
-  return batch;
+  return injectionBatch({ frames, linkType: LINKTYPE.ETHERNET, midstream: false }, Date.now() * 1000);
 }

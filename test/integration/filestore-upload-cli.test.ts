@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { httpPcap } from '../helpers/http-pcap.js';
-import { SHARED_DIR, tempDir } from '../helpers/paths.js';
+import { tempDir } from '../helpers/paths.js';
+import { assertEveSchema } from '../helpers/eve-schema.js';
 import { runCli } from '../helpers/reference.js';
 
 const EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(6000, 0x42)]);
@@ -122,15 +122,7 @@ test('multipart upload and PUT: fileinfo with hashes and the http object, stored
   const put = fileinfo(run, '/dav/notes.txt').fi;
   assert.deepEqual([put.state, put.size, put.sha256, put.stored], ['CLOSED', NOTES.length, sha(NOTES), true]);
   assert.equal(run.summary.file_store?.['stored'], 2);
-  const schemaPath = path.join(SHARED_DIR, 'data', 'eve-schema', 'schema.json');
-  if (fs.existsSync(schemaPath)) {
-    const require = createRequire(import.meta.url);
-    const Ajv2020 = require('ajv/dist/2020') as new (opts: object) => {
-      compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown[] | null };
-    };
-    const validate = new Ajv2020({ strict: false }).compile(JSON.parse(fs.readFileSync(schemaPath, 'utf8')) as object);
-    for (const e of run.lines) assert.ok(validate(e), `${JSON.stringify(validate.errors)} in ${JSON.stringify(e)}`);
-  }
+  assertEveSchema(run.lines);
 });
 
 test('an upload past request-body-limit is TRUNCATED: no hashes, not stored, counted', async () => {

@@ -17,7 +17,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { io as ioClient } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
-import { LINKTYPE, PacketBatch } from '../../src/capture/batch.js';
+import { LINKTYPE } from '../../src/capture/batch.js';
+import type { PacketBatch } from '../../src/capture/batch.js';
 import { probeCapture } from '../../src/capture/live.js';
 import type { SessionHandlers, SessionOpener } from '../../src/capture/live.js';
 import { defaultConfig } from '../../src/pipeline/config.js';
@@ -27,7 +28,7 @@ import { buildServer } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { serveExtensions } from '../../src/server/extensions.js';
 import type { ServeExtensionOptions, ServeExtensions } from '../../src/server/extensions.js';
-import { framesFromFields } from '../../src/server/inject.js';
+import { framesFromFields, injectionBatch } from '../../src/server/inject.js';
 import { openRepository } from '../../src/store/open.js';
 import type { Repository } from '../../src/store/repository.js';
 import { tempDir } from '../helpers/paths.js';
@@ -100,19 +101,7 @@ function fakeCapture(): { opener: SessionOpener; session(i: number): Promise<Ses
 
 /** Frames as the capture would deliver them, in one batch. */
 function batchOf(frames: Buffer[]): PacketBatch {
-  const batch = new PacketBatch(frames.length, Buffer.concat(frames));
-  let off = 0;
-  const t0 = Date.now() * 1000;
-  frames.forEach((f, i) => {
-    batch.off[i] = off;
-    batch.capLen[i] = f.length;
-    batch.origLen[i] = f.length;
-    batch.tsUs[i] = t0 + i * 1000;
-    batch.linkType[i] = LINKTYPE.ETHERNET;
-    off += f.length;
-  });
-  batch.count = frames.length;
-  return batch;
+  return injectionBatch({ frames, linkType: LINKTYPE.ETHERNET, midstream: false }, Date.now() * 1000);
 }
 
 /** An HTTP session with an SQL injection (and an answer: the request is inspected when it starts). */

@@ -11,13 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { io as ioClient } from 'socket.io-client';
-import { LINKTYPE, PacketBatch } from '../../src/capture/batch.js';
+import { LINKTYPE } from '../../src/capture/batch.js';
 import type { SessionHandlers, SessionOpener } from '../../src/capture/live.js';
 import { buildServer } from '../../src/server/app.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { serveExtensions } from '../../src/server/extensions.js';
 import type { ServeExtensionOptions, ServeExtensions } from '../../src/server/extensions.js';
-import { framesFromFields } from '../../src/server/inject.js';
+import { framesFromFields, injectionBatch } from '../../src/server/inject.js';
 import { trafficDelta } from '../../src/server/live.js';
 import { openRepository } from '../../src/store/open.js';
 import type { Repository } from '../../src/store/repository.js';
@@ -128,18 +128,7 @@ async function capturedPackets(inline: boolean): Promise<void> {
         response: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
       });
       assert.equal(frames.length, 10);
-      const batch = new PacketBatch(frames.length, Buffer.concat(frames));
-      let off = 0;
-      const t0 = Date.now() * 1000;
-      frames.forEach((f, i) => {
-        batch.off[i] = off;
-        batch.capLen[i] = f.length;
-        batch.origLen[i] = f.length;
-        batch.tsUs[i] = t0 + i * 1000;
-        batch.linkType[i] = LINKTYPE.ETHERNET;
-        off += f.length;
-      });
-      batch.count = frames.length;
+      const batch = injectionBatch({ frames, linkType: LINKTYPE.ETHERNET, midstream: false }, Date.now() * 1000);
       h.onBatch(batch);
       h.onCounters({ received: 120, dropped: 3, ifdropped: 1 });
 

@@ -11,7 +11,7 @@
  */
 import type { ModelFile, ScoringModel } from '../classify/model.js';
 import { ModelError } from '../classify/model.js';
-import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock } from '../classify/flat-trees.js';
+import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock, walkToLeaf } from '../classify/flat-trees.js';
 
 /** Euler–Mascheroni constant, for the harmonic number H(i) ≈ ln(i) + γ. */
 const EULER_GAMMA = 0.5772156649015329;
@@ -84,14 +84,7 @@ export const isolationForestScorer = (file: ModelFile): IsolationForestModel => 
         for (let k = 0; k < nTrees; k++) {
           const root = roots[k]!;
           for (let r = 0; r < nb; r++) {
-            const xo = r * d;
-            let node = root;
-            let f = feature[node]!;
-            while (f >= 0) {
-              node = rows[xo + f]! <= threshold[node]! ? left[node]! : left[node]! + 1;
-              f = feature[node]!;
-            }
-            acc[r]! += threshold[node]!;
+            acc[r]! += threshold[walkToLeaf(t, root, rows, r * d)]!;
           }
         }
         for (let r = 0; r < nb; r++) out[r0 + r] = Math.pow(2, acc[r]! * norm);

@@ -109,6 +109,22 @@ export function flattenTrees(
   return out;
 }
 
+/**
+ * The leaf (node index) that the row at rows[xo, xo + d) reaches from `root` (array walk: left when
+ * x <= threshold, right = left + 1). Shared by the random forest, gradient boosting and Isolation
+ * Forest scorers.
+ */
+export function walkToLeaf(t: FlatTrees, root: number, rows: Float64Array, xo: number): number {
+  const { feature, threshold, left } = t;
+  let node = root;
+  let f = feature[node]!;
+  while (f >= 0) {
+    node = rows[xo + f]! <= threshold[node]! ? left[node]! : left[node]! + 1;
+    f = feature[node]!;
+  }
+  return node;
+}
+
 /** Rows scored per block: the block's rows stay in cache while every tree walks them. */
 export const BLOCK_ROWS = 256;
 

@@ -6,7 +6,7 @@
  */
 import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
 import { ModelError } from './model.js';
-import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock, pathFeatureShares } from './flat-trees.js';
+import { BLOCK_ROWS, checkScaler, flattenTrees, prepareBlock, pathFeatureShares, walkToLeaf } from './flat-trees.js';
 import type { TreeFeatureShare } from './flat-trees.js';
 
 export const gradientBoostingScorer: ScorerFactory = (file: ModelFile): ScoringModel => {
@@ -29,7 +29,7 @@ export const gradientBoostingScorer: ScorerFactory = (file: ModelFile): ScoringM
   const d = file.features.length;
   checkScaler(file.scaler, what);
   const t = flattenTrees(p.trees, d, 0, what);
-  const { feature, threshold, left, roots } = t;
+  const { threshold, roots } = t;
   const nTrees = roots.length;
   if (nTrees % K !== 0) throw new ModelError(`${what}: tree count is not a multiple of ${K}`);
   const scaler = file.scaler;
@@ -50,14 +50,7 @@ export const gradientBoostingScorer: ScorerFactory = (file: ModelFile): ScoringM
           const root = roots[tr]!;
           const k = tr % K;
           for (let r = 0; r < nb; r++) {
-            const xo = r * d;
-            let node = root;
-            let f = feature[node]!;
-            while (f >= 0) {
-              node = rows[xo + f]! <= threshold[node]! ? left[node]! : left[node]! + 1;
-              f = feature[node]!;
-            }
-            raw[r * K + k]! += threshold[node]!;
+            raw[r * K + k]! += threshold[walkToLeaf(t, root, rows, r * d)]!;
           }
         }
         for (let r = 0; r < nb; r++) {

@@ -9,7 +9,7 @@
  */
 import type { ModelFile, ScorerFactory, ScoringModel } from './model.js';
 import { ModelError } from './model.js';
-import { BLOCK_ROWS, checkScaler, flattenTrees, pathFeatureShares, prepareBlock } from './flat-trees.js';
+import { BLOCK_ROWS, checkScaler, flattenTrees, pathFeatureShares, prepareBlock, walkToLeaf } from './flat-trees.js';
 import type { TreeFeatureShare } from './flat-trees.js';
 import { compileForest } from './tree-codegen.js';
 import { binForest, binRows, walkBinned } from './tree-bins.js';
@@ -72,7 +72,7 @@ export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {
   const d = file.features.length;
   checkScaler(file.scaler, what);
   const t = flattenTrees(p.trees, d, C, what);
-  const { feature, threshold, left, value, roots } = t;
+  const { feature, left, value, roots } = t;
   // Pure leaves (one-hot rows; most leaves of a fully grown forest) add 1 to their class instead
   // of a whole row: their `left` becomes -(class + 1).
   for (let i = 0; i < feature.length; i++) {
@@ -143,14 +143,7 @@ export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {
   const walkRows = (k: number, nb: number, r0: number, out: Float64Array): void => {
     const root = roots[k]!;
     for (let r = 0; r < nb; r++) {
-      const xo = r * d;
-      let node = root;
-      let f = feature[node]!;
-      while (f >= 0) {
-        node = rows[xo + f]! <= threshold[node]! ? left[node]! : left[node]! + 1;
-        f = feature[node]!;
-      }
-      addLeaf(node, (r0 + r) * C, out);
+      addLeaf(walkToLeaf(t, root, rows, r * d), (r0 + r) * C, out);
     }
   };
   /** Adds leaf `node`'s class distribution to out[oo ...] (1 to the class of a pure leaf). */
