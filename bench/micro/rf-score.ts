@@ -19,6 +19,8 @@
  *
  *   npx tsc -p tsconfig.json --outDir dist && node dist/bench/micro/rf-score.js MODEL_DIR [DATA]
  *
+ * RF_BLOCKS=bytes,... adds the default scorer with other row-bin block sizes (BINNED_BLOCK_BYTES).
+ *
  * RF_MAX_TREE_NODES overrides the default scorer's compile limit (to measure where compiling stops
  * paying; larger trees are then binned or walked as by default). RF_TREES=K scores the first K trees
  * only (to measure where binning starts paying).
@@ -132,6 +134,9 @@ async function main(): Promise<void> {
     };
     scorers.push([`wasm ${v}`, buildRandomForest(file, { maxTreeNodes: 0, binned: true, wasm })]);
   }
+  // RF_BLOCKS=bytes,... adds the default scorer with other bin block sizes (BINNED_BLOCK_BYTES).
+  for (const v of (process.env['RF_BLOCKS'] ?? '').split(',').filter((e) => e !== ''))
+    scorers.push([`block ${v}`, buildRandomForest(file, { blockBytes: Number(v) })]);
   console.log(`build (flatten + compile + bins): ${((cb.user + cb.system) / 1000).toFixed(0)} ms CPU`);
   const ref = new Float64Array(n * C);
   const got = new Float64Array(n * C);

@@ -5,7 +5,7 @@ import { chainTree, forestFile as file, randomTree } from '../../../test/helpers
 import type { Tree } from '../../../test/helpers/random-forest.js';
 import { flattenTrees, prepareBlock } from './flat-trees.js';
 import type { ModelFile } from './model.js';
-import { BINNED_BLOCK_BYTES, BINNED_MIN_TREE_NODES, buildRandomForest } from './random-forest.js';
+import { BINNED_MIN_TREE_NODES, buildRandomForest } from './random-forest.js';
 import type { RandomForestOptions } from './random-forest.js';
 import { binForest, binRows } from './tree-bins.js';
 import { buildBinnedWasm } from './tree-wasm.js';
@@ -45,13 +45,15 @@ const KERNELS: WasmKernelOptions[] = [
   { nodes: 'i64', lanes: 16, simd: false },
 ];
 
-test('the wasm kernel scores as the array walk: layouts, lanes, SIMD on and off, 1 to 8 classes', () => {
+test('the wasm kernel scores as the array walk: layouts, lanes, SIMD on and off, 1 to 300 classes', () => {
   const rnd = mulberry32(5);
+  // 300 classes: pure leaves of class 255 and above keep their class in LEAFC, not the node word.
   for (const [C, distinct] of [
     [1, 40],
     [3, 200],
     [8, 200],
     [5, 3],
+    [300, 40],
   ] as const) {
     const d = 6;
     // 200 thresholds per feature: the unrolled bin search (129–255 edges); 40 or 3: the loop.
@@ -65,7 +67,7 @@ test('the wasm kernel scores as the array walk: layouts, lanes, SIMD on and off,
     ];
     assert.equal(layoutOf(trees, d, C), 'carry4');
     const f = file(trees, d, C);
-    for (const n of [1, 7, 8, 9, 301]) {
+    for (const n of C > 8 ? [301] : [1, 7, 8, 9, 301]) {
       const x = new Float64Array(n * d);
       for (let i = 0; i < x.length; i++) {
         const u = rnd();
@@ -113,11 +115,12 @@ test('the wasm bins are the JavaScript bins: thresholds, their neighbours, ±0, 
 
 test('several blocks, and compiled trees mixed with binned ones, add up in tree order', () => {
   const rnd = mulberry32(21);
-  // 200 features: a binned block is BINNED_BLOCK_BYTES / 200 rows (5,120): 11,000 rows are three.
+  // 200 features: a binned block of 1 MB is 5,120 rows: 11,000 rows are three.
   const d = 200;
   const C = 3;
   const n = 11_000;
-  assert.ok(n > 2 * Math.floor(BINNED_BLOCK_BYTES / d));
+  const blockBytes = 1 << 20;
+  assert.ok(n > 2 * Math.floor(blockBytes / d));
   const pool = Array.from({ length: 150 }, () => (rnd() - 0.5) * 10);
   const pick = (): number => pool[Math.floor(rnd() * pool.length)]!;
   const trees = [
@@ -128,10 +131,16 @@ test('several blocks, and compiled trees mixed with binned ones, add up in tree 
   ];
   const x = Float64Array.from({ length: n * d }, () => (rnd() < 0.5 ? pick() : (rnd() - 0.5) * 12));
   const f = file(trees, d, C);
-  assertSame(f, x, n, { maxTreeNodes: 0, binned: true }, 'all binned');
+  assertSame(f, x, n, { maxTreeNodes: 0, binned: true, blockBytes }, 'all binned');
   // binned: true with the default compile limit: the small trees compiled, the rest binned.
-  assertSame(f, x, n, { binned: true }, 'compiled + binned');
-  assertSame(f, x, n, { binned: true, wasm: { perTree: true } }, 'compiled + binned, one function per tree');
+  assertSame(f, x, n, { binned: true, blockBytes }, 'compiled + binned');
+  assertSame(
+    f,
+    x,
+    n,
+    { binned: true, wasm: { perTree: true }, blockBytes },
+    'compiled + binned, one function per tree',
+  );
 });
 
 test('trees over 65,535 nodes or over 256 features take the i64 layout, same probabilities', () => {
