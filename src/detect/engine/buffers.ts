@@ -75,7 +75,8 @@ const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 function headerValue(headers: [string, string][], name: string): string | null {
   let out: string | null = null;
   for (const [n, v] of headers) {
-    if (n.toLowerCase() !== name) continue;
+    // Names of another length cannot match: no lower-cased copy of every header name per lookup.
+    if (n.length !== name.length || (n !== name && n.toLowerCase() !== name)) continue;
     // Repeated headers are joined with ", " as libhtp does.
     out = out === null ? v : `${out}, ${v}`;
   }

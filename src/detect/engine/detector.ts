@@ -34,6 +34,7 @@ import { InspectState, compareU, inspect } from './inspect.js';
 import { MpmBuilder } from './mpm.js';
 import type { Mpm } from './mpm.js';
 import { RateTracker } from './rate.js';
+import { copyBytes } from '../../util/bytes.js';
 
 /** A raised alert, with what EVE needs. */
 export interface AlertRecord {
@@ -919,8 +920,8 @@ export class Detector {
       const a = Math.min(tl, SEAM - 1);
       const b = Math.min(payLen, SEAM - 1);
       const seam = this.seamBuf;
-      store.copy(seam, 0, tl - a, tl);
-      src.copy(seam, a, dec.payOff[i]!, dec.payOff[i]! + b);
+      copyBytes(store, tl - a, a, seam, 0);
+      copyBytes(src, dec.payOff[i]!, b, seam, a);
       const n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
       for (let k = 0; k < n; k++) {
         const id = patRule[this.hits[k]!]!;
@@ -1009,14 +1010,14 @@ export class Detector {
       this.tails.set(key, store);
     }
     if (len >= TAIL) {
-      src.copy(store, 0, off + len - TAIL, off + len);
+      copyBytes(src, off + len - TAIL, TAIL, store, 0);
       this.tailLen[key] = TAIL;
       return;
     }
     const tl = this.tailLen[key]!;
     const keep = Math.min(tl, TAIL - len);
     if (keep > 0) store.copyWithin(0, tl - keep, tl);
-    src.copy(store, keep, off, off + len);
+    copyBytes(src, off, len, store, keep);
     this.tailLen[key] = keep + len;
   }
 
