@@ -43,6 +43,8 @@ const KERNELS: WasmKernelOptions[] = [
   { unroll: 3, lanes: 3, perTree: true },
   { nodes: 'i64' },
   { nodes: 'i64', lanes: 16, simd: false },
+  { binRows: 1 },
+  { binRows: 3, lanes: 5 },
 ];
 
 test('the wasm kernel scores as the array walk: layouts, lanes, SIMD on and off, 1 to 300 classes', () => {

@@ -60,6 +60,8 @@ export interface WasmKernelOptions {
   perTree?: boolean;
   /** Lockstep steps per leaf test (default WASM_UNROLL). */
   unroll?: number;
+  /** Rows binned together, interleaved (default BIN_ROWS; 1: one by one). */
+  binRows?: number;
 }
 
 /**
@@ -69,6 +71,13 @@ export interface WasmKernelOptions {
 export const WASM_LANES = 8;
 /** Lockstep steps per leaf test: 2 measured within the noise (bench/micro/rf-score.ts, RF_WASM). */
 export const WASM_UNROLL = 1;
+/**
+ * Rows binned together (interleaved searches) when a feature has 129–255 edges: measured on the
+ * synthetic forest (bench/micro/rf-score.ts, RF_WASM=carry4:8:binN), against one by one, 2 rows
+ * 1.03–1.05×, 4 1.06–1.15×, 8 1.20–1.29×, 16 no better than 8 (binning alone, one tree); the whole
+ * forest 1.14–1.20×.
+ */
+export const BIN_ROWS = 8;
 
 /** Largest wasm memory asked for (bytes): 32-bit addresses, and a bound on what a model may take. */
 const WASM_MAX_BYTES = 1 << 30;
@@ -275,6 +284,7 @@ interface Layout {
   nodes: WasmNodeLayout;
   simd: boolean;
   unroll: number;
+  binRows: number;
   /** Byte addresses of the areas. */
   NODES: number;
   LEAFC: number;
@@ -513,8 +523,62 @@ function binBody(L: Layout): Body {
     b.get(bo).i32(L.d).op(I32_ADD).set(bo);
     b.get(r).i32(1).op(I32_ADD).set(r);
   };
-  // 129–255 edges (the usual case): the eight steps unrolled on constants.
+  // 129–255 edges (the usual case): the eight steps unrolled on constants, BIN_ROWS rows at a
+  // time (their searches are independent load chains that overlap: one row's eight dependent
+  // loads alone left the core waiting), then the rest one by one.
   b.get(s).i32(128).op(I32_EQ, IF, VOID);
+  const K = L.binRows;
+  const vq: number[] = [];
+  const kq: number[] = [];
+  for (let q = 0; q < K; q++) {
+    vq.push(b.local(F64));
+    kq.push(b.local());
+  }
+  b.op(BLOCK, VOID, LOOP, VOID);
+  b.get(r).i32(K).op(I32_ADD).get(NB).op(I32_GT_U).br(BR_IF, 1);
+  for (let q = 0; q < K; q++) {
+    b.get(xo)
+      .mem(F64_LOAD, 3, L.ROWS + q * stride)
+      .set(vq[q]!);
+    b.i32(0).set(kq[q]!);
+  }
+  for (let st = 128, lg = 7; st >= 1; st >>= 1, lg--) {
+    for (let q = 0; q < K; q++) {
+      b.get(kq[q]!)
+        .get(vq[q]!)
+        .get(eo)
+        .get(kq[q]!)
+        .op(I32_ADD)
+        .mem(F64_LOAD, 3, L.EDGES + 8 * (st - 1));
+      b.op(F64_LE, I32_EQZ)
+        .i32(lg + 3)
+        .op(I32_SHL, I32_ADD)
+        .set(kq[q]!);
+    }
+  }
+  for (let q = 0; q < K; q++) {
+    b.get(bo)
+      .get(kq[q]!)
+      .i32(3)
+      .op(I32_SHR_U)
+      .tee(kq[q]!)
+      .get(cnt)
+      .get(kq[q]!)
+      .get(cnt)
+      .op(I32_LT_U, SELECT)
+      .mem(I32_STORE8, 0, L.BINS + q * L.d);
+  }
+  b.get(xo)
+    .i32(K * stride)
+    .op(I32_ADD)
+    .set(xo);
+  b.get(bo)
+    .i32(K * L.d)
+    .op(I32_ADD)
+    .set(bo);
+  b.get(r).i32(K).op(I32_ADD).set(r);
+  b.br(BR, 0);
+  b.op(END, END);
   b.op(BLOCK, VOID, LOOP, VOID);
   b.get(r).get(NB).op(I32_GE_U).br(BR_IF, 1);
   load();
@@ -668,7 +732,24 @@ export function buildBinnedWasm(
   if (end > WASM_MAX_BYTES) return null;
   const pages = Math.ceil(end / PAGE);
   const unroll = Math.max(1, Math.floor(opts.unroll ?? WASM_UNROLL));
-  const L: Layout = { d, C, lanes, nodes: layout, simd, unroll, NODES, LEAFC, VALS, META, EDGES, ROWS, BINS, OUT };
+  const binRows = Math.max(1, Math.floor(opts.binRows ?? BIN_ROWS));
+  const L: Layout = {
+    d,
+    C,
+    lanes,
+    nodes: layout,
+    simd,
+    unroll,
+    binRows,
+    NODES,
+    LEAFC,
+    VALS,
+    META,
+    EDGES,
+    ROWS,
+    BINS,
+    OUT,
+  };
   const fns = [{ name: 'bin', body: binBody(L) }];
   if (perTree) for (let k = 0; k < nTrees; k++) fns.push({ name: `w${k}`, body: walkBody(L, 4 * slots.treeSlot[k]!) });
   else fns.push({ name: 'walk', body: walkBody(L, null) });
