@@ -11,7 +11,7 @@
  *   maxTreeNodes 0, wasm: false);
  * - all binned: the same in WebAssembly (tree-wasm.ts, its default kernel);
  * - default: the scorer as shipped (compiled small trees, binned large ones, in WebAssembly);
- * - RF_WASM=layout:lanes[:nosimd][:pertree][:unroll2][:binN],...: wasm kernel variants, every tree binned
+ * - RF_WASM=layout:lanes[:nosimd][:pertree][:unrollN][:binN],...: wasm kernel variants, every tree binned
  *   (e.g. RF_WASM=i64:8,carry4:16:pertree; see WasmKernelOptions).
  *
  * Also checks that all give identical probabilities on the rows. RF_QUICK=1 times only the binned
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     ['all binned', buildRandomForest(file, { maxTreeNodes: 0, binned: true })],
     ['default', def],
   ];
-  // RF_WASM=layout:lanes[:nosimd][:pertree][:unroll2][:binN],... adds wasm kernel variants (tree-wasm.ts) on every tree.
+  // RF_WASM=layout:lanes[:nosimd][:pertree][:unrollN][:binN],... adds wasm kernel variants (tree-wasm.ts) on every tree.
   for (const v of (process.env['RF_WASM'] ?? '').split(',').filter((e) => e !== '')) {
     const [nodes, lanes, ...flags] = v.split(':');
     const wasm = {
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       lanes: Number(lanes ?? 8),
       simd: !flags.includes('nosimd'),
       perTree: flags.includes('pertree'),
-      unroll: flags.includes('unroll2') ? 2 : 1,
+      unroll: Number(flags.find((f) => /^unroll\d+$/.test(f))?.slice(6) ?? 1),
       binRows: Number(flags.find((f) => /^bin\d+$/.test(f))?.slice(3) ?? NaN) || undefined,
     };
     scorers.push([`wasm ${v}`, buildRandomForest(file, { maxTreeNodes: 0, binned: true, wasm })]);

@@ -329,7 +329,8 @@ export class Detector {
   private readonly ipCand: Int32Array;
   private readonly merged: Int32Array;
   /** Per scope and side (0 to server, 1 to client). */
-  private readonly txGroups = new Map<string, TxGroup>();
+  /** Transaction rule groups by scope, [to-server, to-client] (no key string built per transaction). */
+  private readonly txGroups = new Map<string, [TxGroup, TxGroup]>();
   private readonly st = new InspectState();
   private readonly seen: Uint32Array;
   private gen = 0;
@@ -709,7 +710,9 @@ export class Detector {
           if (mpm.idCapacity > this.txOut.length) this.txOut = new Int32Array(mpm.idCapacity);
           g.start = { mpm, patRule: Int32Array.from(startRule) };
         }
-        this.txGroups.set(`${scope}/${side}`, g);
+        let pair = this.txGroups.get(scope);
+        if (pair === undefined) this.txGroups.set(scope, (pair = [g, g]));
+        pair[side] = g;
       }
     }
   }
@@ -1833,7 +1836,7 @@ export class Detector {
 
   private txSide(rec: AppRecord, scope: string, side: number, pcapCnt: number): void {
     if (this.passed[rec.slot] === 1) return;
-    const g = this.txGroups.get(`${scope}/${side}`);
+    const g = this.txGroups.get(scope)?.[side];
     if (g === undefined) return;
     this.txStamp++;
     const cand = this.cand;
@@ -2109,12 +2112,32 @@ function orient(t: FlowTuple, side: number): FlowTuple {
   return side === 0 ? t : { ...t, srcIp: t.dstIp, dstIp: t.srcIp, srcPort: t.dstPort, dstPort: t.srcPort };
 }
 
-/** Parse a formatted address into 4 words at `o`; false when it is not an address. */
+/**
+ * Parse a formatted address into 4 words at `o`; false when it is not an address. IPv4 (dotted
+ * decimal, as Vigil formats it) is read character by character: split and Number made garbage
+ * twice per inspected transaction side (7 % of transaction time with ET Open).
+ */
 function parseInto(ip: string, w: Uint32Array, o: number): boolean {
   if (!ip.includes(':')) {
-    const p = ip.split('.');
-    if (p.length !== 4) return false;
-    w[o] = ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+    let acc = 0;
+    let part = 0;
+    let digits = 0;
+    let dots = 0;
+    for (let k = 0; k < ip.length; k++) {
+      const c = ip.charCodeAt(k);
+      if (c === 46) {
+        if (digits === 0 || ++dots > 3) return false;
+        acc = (acc << 8) | part;
+        part = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57 && digits < 3) {
+        part = part * 10 + (c - 48);
+        if (part > 255) return false;
+        digits++;
+      } else return false;
+    }
+    if (dots !== 3 || digits === 0) return false;
+    w[o] = ((acc << 8) | part) >>> 0;
     w[o + 1] = 0;
     w[o + 2] = 0;
     w[o + 3] = 0;
