@@ -248,8 +248,9 @@ export class ForestTreeBuilder {
       // Partition rows, stably: bin ≤ bestB to the left (in place), the rest through the spare
       // arrays; children's totals summed exactly on the way. Stable keeps every node's rows in
       // ascending order, so the split search reads each feature column front to back (consecutive
-      // rows share cache lines, the prefetcher follows): 1.6x faster training than swapping from
-      // both ends, with the same trees (the histograms are the same sums).
+      // rows share cache lines, the prefetcher follows): split search -21 % CPU against swapping
+      // from both ends (10 synthetic trees, one thread), with the same trees (the histograms are
+      // the same sums).
       const col = bestF * n;
       const { spIdx, spY, spW } = this;
       let i = s;

@@ -40,6 +40,11 @@ export const BINNED_MIN_TREE_NODES = 1500;
  */
 export const BINNED_BLOCK_BYTES = 2 << 20;
 
+/** Rows per block on the binned path: `blockBytes` of d-byte rows, in whole BLOCK_ROWS, at least one. */
+export function binnedBlockRows(d: number, blockBytes = BINNED_BLOCK_BYTES): number {
+  return Math.max(BLOCK_ROWS, Math.floor(blockBytes / Math.max(1, d) / BLOCK_ROWS) * BLOCK_ROWS);
+}
+
 export interface RandomForestOptions {
   /**
    * Compile trees to JavaScript (tree-codegen.ts; default true). False keeps every tree on the
@@ -127,8 +132,7 @@ export function buildRandomForest(file: ModelFile, opts: RandomForestOptions = {
   for (let k = 0; k < nTrees; k++) nBinned += useBins[k]!;
   if (nBinned === 0) bf = null;
   const allBinned = nBinned === nTrees;
-  const blockBytes = opts.blockBytes ?? BINNED_BLOCK_BYTES;
-  const bigRows = Math.max(BLOCK_ROWS, Math.floor(blockBytes / Math.max(1, d) / BLOCK_ROWS) * BLOCK_ROWS);
+  const bigRows = binnedBlockRows(d, opts.blockBytes);
   // One block is scored at a time: BLOCK_ROWS rows, or bigRows when some trees are binned (then
   // the other trees see the whole block too, so each row still adds its trees in order k: the sums
   // stay bit-identical). With every tree binned, the float rows are only a staging area.

@@ -4,7 +4,7 @@ import { mulberry32 } from '../../../test/fuzz/prng.js';
 import { chainTree, forestFile as file, randomTree } from '../../../test/helpers/random-forest.js';
 import { flattenTrees } from './flat-trees.js';
 import type { ModelFile } from './model.js';
-import { BINNED_BLOCK_BYTES, BINNED_MIN_TREE_NODES, buildRandomForest } from './random-forest.js';
+import { BINNED_MIN_TREE_NODES, binnedBlockRows, buildRandomForest } from './random-forest.js';
 import { BINNED_MAX_THRESHOLDS, binForest, binRows, walkBinned } from './tree-bins.js';
 
 /** The array walk against every tree on the binned walk, value by value. */
@@ -52,11 +52,10 @@ test('bins decide as the float64 comparison: thresholds, their neighbours, ±0, 
 
 test('binned forests score as the array walk over several blocks, row counts not a multiple of 8', () => {
   const rnd = mulberry32(77);
-  // Wide rows make the binned block small (BINNED_BLOCK_BYTES / d rows rounded down to 256s, at
-  // least 256): 1,300 rows are several blocks.
+  // Wide rows make the binned block small: 1,300 rows are several blocks.
   const d = 3000;
   const C = 4;
-  assert.ok(Math.max(256, Math.floor(BINNED_BLOCK_BYTES / d / 256) * 256) < 1300 / 2);
+  assert.ok(binnedBlockRows(d) < 1300 / 2);
   // 200 thresholds: the unrolled search (129–255 edges per feature) is used.
   const pool = Array.from({ length: 200 }, () => (rnd() - 0.5) * 100);
   const pick = (): number => pool[Math.floor(rnd() * pool.length)]!;

@@ -5,7 +5,7 @@ import { chainTree, forestFile as file, randomTree } from '../../../test/helpers
 import type { Tree } from '../../../test/helpers/random-forest.js';
 import { flattenTrees, prepareBlock } from './flat-trees.js';
 import type { ModelFile } from './model.js';
-import { BINNED_MIN_TREE_NODES, buildRandomForest } from './random-forest.js';
+import { BINNED_MIN_TREE_NODES, binnedBlockRows, buildRandomForest } from './random-forest.js';
 import type { RandomForestOptions } from './random-forest.js';
 import { binForest, binRows } from './tree-bins.js';
 import { buildBinnedWasm } from './tree-wasm.js';
@@ -122,7 +122,7 @@ test('several blocks, and compiled trees mixed with binned ones, add up in tree 
   const C = 3;
   const n = 11_000;
   const blockBytes = 1 << 20;
-  assert.ok(n > 2 * Math.floor(blockBytes / d));
+  assert.ok(n > 2 * binnedBlockRows(d, blockBytes));
   const pool = Array.from({ length: 150 }, () => (rnd() - 0.5) * 10);
   const pick = (): number => pool[Math.floor(rnd() * pool.length)]!;
   const trees = [

@@ -128,17 +128,16 @@ class Body {
     return this;
   }
   get(i: number): this {
-    this.code.push(0x20);
-    uleb(this.code, i);
-    return this;
+    return this.localOp(0x20, i);
   }
   set(i: number): this {
-    this.code.push(0x21);
-    uleb(this.code, i);
-    return this;
+    return this.localOp(0x21, i);
   }
   tee(i: number): this {
-    this.code.push(0x22);
+    return this.localOp(0x22, i);
+  }
+  private localOp(opc: number, i: number): this {
+    this.code.push(opc);
     uleb(this.code, i);
     return this;
   }
@@ -514,96 +513,71 @@ function binBody(L: Layout): Body {
   b.get(j).i32(3).op(I32_SHL).set(xo);
   b.get(AT).i32(L.d).op(I32_MUL).get(j).op(I32_ADD).set(bo);
   b.i32(0).set(r);
-  const load = (): void => {
-    b.get(xo).mem(F64_LOAD, 3, L.ROWS).set(vv);
-  };
-  const store = (): void => {
-    b.get(bo).get(k).get(cnt).get(k).get(cnt).op(I32_LT_U, SELECT).mem(I32_STORE8, 0, L.BINS);
-    b.get(xo).i32(stride).op(I32_ADD).set(xo);
-    b.get(bo).i32(L.d).op(I32_ADD).set(bo);
-    b.get(r).i32(1).op(I32_ADD).set(r);
-  };
-  // 129–255 edges (the usual case): the eight steps unrolled on constants, BIN_ROWS rows at a
+  // 129–255 edges (the usual case): the eight steps unrolled on constants, binRows rows at a
   // time (their searches are independent load chains that overlap: one row's eight dependent
   // loads alone left the core waiting), then the rest one by one.
-  b.get(s).i32(128).op(I32_EQ, IF, VOID);
-  const K = L.binRows;
   const vq: number[] = [];
   const kq: number[] = [];
-  for (let q = 0; q < K; q++) {
+  for (let q = 0; q < L.binRows; q++) {
     vq.push(b.local(F64));
     kq.push(b.local());
   }
-  b.op(BLOCK, VOID, LOOP, VOID);
-  b.get(r).i32(K).op(I32_ADD).get(NB).op(I32_GT_U).br(BR_IF, 1);
-  for (let q = 0; q < K; q++) {
-    b.get(xo)
-      .mem(F64_LOAD, 3, L.ROWS + q * stride)
-      .set(vq[q]!);
-    b.i32(0).set(kq[q]!);
-  }
-  for (let st = 128, lg = 7; st >= 1; st >>= 1, lg--) {
+  /** Rows K at a time while K remain: bin searches q = 0..K-1 interleaved step by step. */
+  const unrolledRows = (K: number): void => {
+    b.op(BLOCK, VOID, LOOP, VOID);
+    b.get(r).i32(K).op(I32_ADD).get(NB).op(I32_GT_U).br(BR_IF, 1);
     for (let q = 0; q < K; q++) {
-      b.get(kq[q]!)
-        .get(vq[q]!)
-        .get(eo)
-        .get(kq[q]!)
-        .op(I32_ADD)
-        .mem(F64_LOAD, 3, L.EDGES + 8 * (st - 1));
-      b.op(F64_LE, I32_EQZ)
-        .i32(lg + 3)
-        .op(I32_SHL, I32_ADD)
-        .set(kq[q]!);
+      b.get(xo)
+        .mem(F64_LOAD, 3, L.ROWS + q * stride)
+        .set(vq[q]!);
+      b.i32(0).set(kq[q]!);
     }
-  }
-  for (let q = 0; q < K; q++) {
-    b.get(bo)
-      .get(kq[q]!)
-      .i32(3)
-      .op(I32_SHR_U)
-      .tee(kq[q]!)
-      .get(cnt)
-      .get(kq[q]!)
-      .get(cnt)
-      .op(I32_LT_U, SELECT)
-      .mem(I32_STORE8, 0, L.BINS + q * L.d);
-  }
-  b.get(xo)
-    .i32(K * stride)
-    .op(I32_ADD)
-    .set(xo);
-  b.get(bo)
-    .i32(K * L.d)
-    .op(I32_ADD)
-    .set(bo);
-  b.get(r).i32(K).op(I32_ADD).set(r);
-  b.br(BR, 0);
-  b.op(END, END);
-  b.op(BLOCK, VOID, LOOP, VOID);
-  b.get(r).get(NB).op(I32_GE_U).br(BR_IF, 1);
-  load();
-  b.i32(0).set(k);
-  for (let st = 128, lg = 7; st >= 1; st >>= 1, lg--) {
     // k += st when !(v <= edges[k + st - 1]); k kept times 8 (a byte offset) until the end.
-    b.get(k)
-      .get(vv)
-      .get(eo)
-      .get(k)
+    for (let st = 128, lg = 7; st >= 1; st >>= 1, lg--) {
+      for (let q = 0; q < K; q++) {
+        b.get(kq[q]!)
+          .get(vq[q]!)
+          .get(eo)
+          .get(kq[q]!)
+          .op(I32_ADD)
+          .mem(F64_LOAD, 3, L.EDGES + 8 * (st - 1));
+        b.op(F64_LE, I32_EQZ)
+          .i32(lg + 3)
+          .op(I32_SHL, I32_ADD)
+          .set(kq[q]!);
+      }
+    }
+    for (let q = 0; q < K; q++) {
+      b.get(bo)
+        .get(kq[q]!)
+        .i32(3)
+        .op(I32_SHR_U)
+        .tee(kq[q]!)
+        .get(cnt)
+        .get(kq[q]!)
+        .get(cnt)
+        .op(I32_LT_U, SELECT)
+        .mem(I32_STORE8, 0, L.BINS + q * L.d);
+    }
+    b.get(xo)
+      .i32(K * stride)
       .op(I32_ADD)
-      .mem(F64_LOAD, 3, L.EDGES + 8 * (st - 1));
-    b.op(F64_LE, I32_EQZ)
-      .i32(lg + 3)
-      .op(I32_SHL, I32_ADD)
-      .set(k);
-  }
-  b.get(k).i32(3).op(I32_SHR_U).set(k);
-  store();
-  b.br(BR, 0);
-  b.op(END, END);
+      .set(xo);
+    b.get(bo)
+      .i32(K * L.d)
+      .op(I32_ADD)
+      .set(bo);
+    b.get(r).i32(K).op(I32_ADD).set(r);
+    b.br(BR, 0);
+    b.op(END, END);
+  };
+  b.get(s).i32(128).op(I32_EQ, IF, VOID);
+  unrolledRows(L.binRows);
+  if (L.binRows > 1) unrolledRows(1);
   b.op(ELSE);
   b.op(BLOCK, VOID, LOOP, VOID);
   b.get(r).get(NB).op(I32_GE_U).br(BR_IF, 1);
-  load();
+  b.get(xo).mem(F64_LOAD, 3, L.ROWS).set(vv);
   b.i32(0).set(k);
   const st = b.local();
   b.get(s).set(st);
@@ -615,7 +589,10 @@ function binBody(L: Layout): Body {
   b.get(st).i32(1).op(I32_SHR_U).set(st);
   b.br(BR, 0);
   b.op(END, END);
-  store();
+  b.get(bo).get(k).get(cnt).get(k).get(cnt).op(I32_LT_U, SELECT).mem(I32_STORE8, 0, L.BINS);
+  b.get(xo).i32(stride).op(I32_ADD).set(xo);
+  b.get(bo).i32(L.d).op(I32_ADD).set(bo);
+  b.get(r).i32(1).op(I32_ADD).set(r);
   b.br(BR, 0);
   b.op(END, END);
   b.op(END);

@@ -654,6 +654,7 @@ export class Detector {
 
   private buildTxGroups(): void {
     for (const scope of ['http', 'dns', 'tls', 'ssh', 'smtp']) {
+      const sides: TxGroup[] = [];
       for (let side = 0; side < 2; side++) {
         const g = new TxGroup();
         const always: number[] = [];
@@ -710,10 +711,9 @@ export class Detector {
           if (mpm.idCapacity > this.txOut.length) this.txOut = new Int32Array(mpm.idCapacity);
           g.start = { mpm, patRule: Int32Array.from(startRule) };
         }
-        let pair = this.txGroups.get(scope);
-        if (pair === undefined) this.txGroups.set(scope, (pair = [g, g]));
-        pair[side] = g;
+        sides.push(g);
       }
+      this.txGroups.set(scope, [sides[0]!, sides[1]!]);
     }
   }
 
