@@ -9,6 +9,9 @@
 export interface HttpExchange {
   request: Buffer;
   response: Buffer;
+  /** Client and server IPv4 addresses (default 10.0.0.5 and 192.0.2.80). */
+  client?: string;
+  server?: string;
 }
 
 const SYN = 0x02;
@@ -16,7 +19,7 @@ const ACK = 0x10;
 const PSH = 0x08;
 const FIN = 0x01;
 
-/** Client 10.0.0.5 (ports 40000, 40001, ...) to server 192.0.2.80:80. */
+/** Client 10.0.0.5 (ports 40000, 40001, ...) to server 192.0.2.80:80, unless the exchange names others. */
 export function httpPcap(exchanges: readonly HttpExchange[], mss = 1400): Buffer {
   const parts: Buffer[] = [];
   const head = Buffer.alloc(24);
@@ -27,16 +30,16 @@ export function httpPcap(exchanges: readonly HttpExchange[], mss = 1400): Buffer
   head.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
   parts.push(head);
   let ts = 1_767_225_600_000_000;
+  let cliAddr = [10, 0, 0, 5];
+  let srvAddr = [192, 0, 2, 80];
   const frame = (cli: boolean, sport: number, seq: number, ack: number, flags: number, data: Buffer): void => {
     const ip = Buffer.alloc(20);
     ip[0] = 0x45; // IPv4, IHL 5
     ip.writeUInt16BE(40 + data.length, 2); // total length
     ip[8] = 64; // TTL
     ip[9] = 6; // TCP
-    const c = [10, 0, 0, 5];
-    const s = [192, 0, 2, 80];
-    ip.set(cli ? c : s, 12);
-    ip.set(cli ? s : c, 16);
+    ip.set(cli ? cliAddr : srvAddr, 12);
+    ip.set(cli ? srvAddr : cliAddr, 16);
     const tcp = Buffer.alloc(20);
     tcp.writeUInt16BE(cli ? sport : 80, 0);
     tcp.writeUInt16BE(cli ? 80 : sport, 2);
@@ -56,6 +59,8 @@ export function httpPcap(exchanges: readonly HttpExchange[], mss = 1400): Buffer
     ts += 1000;
   };
   exchanges.forEach((x, k) => {
+    cliAddr = (x.client ?? '10.0.0.5').split('.').map(Number);
+    srvAddr = (x.server ?? '192.0.2.80').split('.').map(Number);
     const sport = 40000 + k;
     let c = 1000;
     let s = 5000;

@@ -363,6 +363,16 @@ export class Detector {
   private readonly tails = new Map<number, Buffer>();
   /** Bytes kept in tails (slot * 2 + dir; 0: none): each tail buffer is TAIL bytes, reused in place. */
   private readonly tailLen: Uint16Array;
+  /**
+   * Tails not copied yet: key -> 1 + the index in the current batch of the packet whose payload
+   * (in PacketBatch.buf, TAIL bytes or more) ends the tail. A bulk transfer's segments then cost
+   * no copy each: the next segment reads the seam from the batch, and the tails still pending
+   * are copied when the batch ends (setCurrent(null)), before its buffer is reused.
+   */
+  private readonly tailPend: Int32Array;
+  private readonly pendKeys: number[] = [];
+  private pendPkts: PacketBatch | null = null;
+  private pendDec: DecodedBatch | null = null;
   /** The seam scanned for fast patterns spanning a segment boundary (tail end + segment start). */
   private readonly seamBuf = Buffer.allocUnsafe(2 * SEAM);
   private readonly streamRules: boolean;
@@ -455,6 +465,7 @@ export class Detector {
     );
     this.straddle = new Int32Array(n + 1);
     this.tailLen = new Uint16Array(this.streamRules ? 2 * env.slotCapacity : 0);
+    this.tailPend = new Int32Array(this.tailLen.length);
     // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
     this.ipCand = new Int32Array(3 * n + 1);
     this.merged = new Int32Array(n + 1);
@@ -731,6 +742,7 @@ export class Detector {
     if (dec === null) {
       this.preDec = null;
       this.preCount = 0;
+      if (this.pendKeys.length > 0) this.copyPendingTails();
     }
   }
 
@@ -844,6 +856,8 @@ export class Detector {
       this.tails.delete(slot * 2 + 1);
       this.tailLen[slot * 2] = 0;
       this.tailLen[slot * 2 + 1] = 0;
+      this.tailPend[slot * 2] = 0;
+      this.tailPend[slot * 2 + 1] = 0;
     }
     if (slot < this.ipDone.length) {
       this.ipDone[slot] = 0;
@@ -915,15 +929,18 @@ export class Detector {
     const key = slot * 2 + (dec.flowDir[i]! & 1);
     const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1;
     const tl = streamData ? this.tailLen[key]! : 0;
-    const store = tl > 0 ? this.tails.get(key)! : null;
+    // The tail is in the batch (pj >= 0, see tailPend) or in its buffer.
+    const pj = tl > 0 ? this.tailPend[key]! - 1 : -1;
+    const store = tl > 0 && pj < 0 ? this.tails.get(key)! : null;
     // Fast patterns spanning the previous stream bytes and this segment: scan the seam.
     let ns = 0;
-    if (store !== null && mpm !== null && this.env.exhaustive !== true) {
+    if (tl > 0 && mpm !== null && this.env.exhaustive !== true) {
       const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
       const a = Math.min(tl, SEAM - 1);
       const b = Math.min(payLen, SEAM - 1);
       const seam = this.seamBuf;
-      copyBytes(store, tl - a, a, seam, 0);
+      if (pj >= 0) copyBytes(pkts.buf, dec.payOff[pj]! + dec.payLen[pj]! - a, a, seam, 0);
+      else copyBytes(store!, tl - a, a, seam, 0);
       copyBytes(src, dec.payOff[i]!, b, seam, a);
       const n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
       for (let k = 0; k < n; k++) {
@@ -937,7 +954,8 @@ export class Detector {
       return;
     }
     // The previous stream bytes as a view, now that candidates may inspect them.
-    const tail = store !== null ? store.subarray(0, tl) : undefined;
+    if (pj >= 0) this.copyTail(key);
+    const tail = tl > 0 ? this.tails.get(key)!.subarray(0, tl) : undefined;
     this.loadWords(dec, i);
     let alerts = 0;
     let nm = 0;
@@ -1007,6 +1025,15 @@ export class Detector {
     const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
     const off = dec.payOff[i]!;
     const len = dec.payLen[i]!;
+    if (len >= TAIL && dec.bufSel[i] === 0) {
+      if (this.tailPend[key] === 0) this.pendKeys.push(key);
+      this.tailPend[key] = i + 1;
+      this.pendPkts = pkts;
+      this.pendDec = dec;
+      this.tailLen[key] = TAIL;
+      return;
+    }
+    if (this.tailPend[key] !== 0) this.copyTail(key);
     let store = this.tails.get(key);
     if (store === undefined) {
       store = Buffer.allocUnsafe(TAIL);
@@ -1022,6 +1049,29 @@ export class Detector {
     if (keep > 0) store.copyWithin(0, tl - keep, tl);
     copyBytes(src, off, len, store, keep);
     this.tailLen[key] = keep + len;
+  }
+
+  /** Copy key's pending tail (tailPend) out of the batch into its buffer. */
+  private copyTail(key: number): void {
+    const j = this.tailPend[key]! - 1;
+    this.tailPend[key] = 0;
+    const pkts = this.pendPkts!;
+    const dec = this.pendDec!;
+    let store = this.tails.get(key);
+    if (store === undefined) {
+      store = Buffer.allocUnsafe(TAIL);
+      this.tails.set(key, store);
+    }
+    copyBytes(pkts.buf, dec.payOff[j]! + dec.payLen[j]! - TAIL, TAIL, store, 0);
+  }
+
+  /** The batch ends: copy every tail still pending out of it. */
+  private copyPendingTails(): void {
+    const keys = this.pendKeys;
+    for (let k = 0; k < keys.length; k++) if (this.tailPend[keys[k]!] !== 0) this.copyTail(keys[k]!);
+    keys.length = 0;
+    this.pendPkts = null;
+    this.pendDec = null;
   }
 
   /** Every packet rule of protocol class c (IP-only ones when due), for the exhaustive mode. */
