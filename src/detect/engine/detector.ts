@@ -364,15 +364,15 @@ export class Detector {
   /** Bytes kept in tails (slot * 2 + dir; 0: none): each tail buffer is TAIL bytes, reused in place. */
   private readonly tailLen: Uint16Array;
   /**
-   * Tails not copied yet: key -> 1 + the index in the current batch of the packet whose payload
-   * (in PacketBatch.buf, TAIL bytes or more) ends the tail. A bulk transfer's segments then cost
-   * no copy each: the next segment reads the seam from the batch, and the tails still pending
-   * are copied when the batch ends (setCurrent(null)), before its buffer is reused.
+   * Tails not copied yet: key -> the offset in the current batch's buffer (pendBuf) where the
+   * payload that ends the tail ends (0: none; such a payload is TAIL bytes or more). A bulk
+   * transfer's segments then cost no copy each: the next segment reads the seam from the batch,
+   * and the tails still pending are copied when the batch ends (setCurrent(null)), before its
+   * buffer is reused.
    */
-  private readonly tailPend: Int32Array;
+  private readonly tailEnd: Int32Array;
   private readonly pendKeys: number[] = [];
-  private pendPkts: PacketBatch | null = null;
-  private pendDec: DecodedBatch | null = null;
+  private pendBuf: Buffer | null = null;
   /** The seam scanned for fast patterns spanning a segment boundary (tail end + segment start). */
   private readonly seamBuf = Buffer.allocUnsafe(2 * SEAM);
   private readonly streamRules: boolean;
@@ -465,7 +465,7 @@ export class Detector {
     );
     this.straddle = new Int32Array(n + 1);
     this.tailLen = new Uint16Array(this.streamRules ? 2 * env.slotCapacity : 0);
-    this.tailPend = new Int32Array(this.tailLen.length);
+    this.tailEnd = new Int32Array(this.tailLen.length);
     // IPv6 packets take every address-indexed rule, possibly twice before de-duplication.
     this.ipCand = new Int32Array(3 * n + 1);
     this.merged = new Int32Array(n + 1);
@@ -856,8 +856,8 @@ export class Detector {
       this.tails.delete(slot * 2 + 1);
       this.tailLen[slot * 2] = 0;
       this.tailLen[slot * 2 + 1] = 0;
-      this.tailPend[slot * 2] = 0;
-      this.tailPend[slot * 2 + 1] = 0;
+      this.tailEnd[slot * 2] = 0;
+      this.tailEnd[slot * 2 + 1] = 0;
     }
     if (slot < this.ipDone.length) {
       this.ipDone[slot] = 0;
@@ -929,9 +929,8 @@ export class Detector {
     const key = slot * 2 + (dec.flowDir[i]! & 1);
     const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1;
     const tl = streamData ? this.tailLen[key]! : 0;
-    // The tail is in the batch (pj >= 0, see tailPend) or in its buffer.
-    const pj = tl > 0 ? this.tailPend[key]! - 1 : -1;
-    const store = tl > 0 && pj < 0 ? this.tails.get(key)! : null;
+    // The tail ends at te in the batch (see tailEnd) or is in its buffer.
+    const te = tl > 0 ? this.tailEnd[key]! : 0;
     // Fast patterns spanning the previous stream bytes and this segment: scan the seam.
     let ns = 0;
     if (tl > 0 && mpm !== null && this.env.exhaustive !== true) {
@@ -939,8 +938,8 @@ export class Detector {
       const a = Math.min(tl, SEAM - 1);
       const b = Math.min(payLen, SEAM - 1);
       const seam = this.seamBuf;
-      if (pj >= 0) copyBytes(pkts.buf, dec.payOff[pj]! + dec.payLen[pj]! - a, a, seam, 0);
-      else copyBytes(store!, tl - a, a, seam, 0);
+      if (te > 0) copyBytes(pkts.buf, te - a, a, seam, 0);
+      else copyBytes(this.tails.get(key)!, tl - a, a, seam, 0);
       copyBytes(src, dec.payOff[i]!, b, seam, a);
       const n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
       for (let k = 0; k < n; k++) {
@@ -954,7 +953,7 @@ export class Detector {
       return;
     }
     // The previous stream bytes as a view, now that candidates may inspect them.
-    if (pj >= 0) this.copyTail(key);
+    if (te > 0) this.copyTail(key);
     const tail = tl > 0 ? this.tails.get(key)!.subarray(0, tl) : undefined;
     this.loadWords(dec, i);
     let alerts = 0;
@@ -1026,19 +1025,14 @@ export class Detector {
     const off = dec.payOff[i]!;
     const len = dec.payLen[i]!;
     if (len >= TAIL && dec.bufSel[i] === 0) {
-      if (this.tailPend[key] === 0) this.pendKeys.push(key);
-      this.tailPend[key] = i + 1;
-      this.pendPkts = pkts;
-      this.pendDec = dec;
+      if (this.tailEnd[key] === 0) this.pendKeys.push(key);
+      this.tailEnd[key] = off + len;
+      this.pendBuf = pkts.buf;
       this.tailLen[key] = TAIL;
       return;
     }
-    if (this.tailPend[key] !== 0) this.copyTail(key);
-    let store = this.tails.get(key);
-    if (store === undefined) {
-      store = Buffer.allocUnsafe(TAIL);
-      this.tails.set(key, store);
-    }
+    if (this.tailEnd[key] !== 0) this.copyTail(key);
+    const store = this.tailStore(key);
     if (len >= TAIL) {
       copyBytes(src, off + len - TAIL, TAIL, store, 0);
       this.tailLen[key] = TAIL;
@@ -1051,27 +1045,29 @@ export class Detector {
     this.tailLen[key] = keep + len;
   }
 
-  /** Copy key's pending tail (tailPend) out of the batch into its buffer. */
-  private copyTail(key: number): void {
-    const j = this.tailPend[key]! - 1;
-    this.tailPend[key] = 0;
-    const pkts = this.pendPkts!;
-    const dec = this.pendDec!;
+  /** key's tail buffer (TAIL bytes, made on first use). */
+  private tailStore(key: number): Buffer {
     let store = this.tails.get(key);
     if (store === undefined) {
       store = Buffer.allocUnsafe(TAIL);
       this.tails.set(key, store);
     }
-    copyBytes(pkts.buf, dec.payOff[j]! + dec.payLen[j]! - TAIL, TAIL, store, 0);
+    return store;
+  }
+
+  /** Copy key's pending tail (tailEnd) out of the batch into its buffer. */
+  private copyTail(key: number): void {
+    const end = this.tailEnd[key]!;
+    this.tailEnd[key] = 0;
+    copyBytes(this.pendBuf!, end - TAIL, TAIL, this.tailStore(key), 0);
   }
 
   /** The batch ends: copy every tail still pending out of it. */
   private copyPendingTails(): void {
     const keys = this.pendKeys;
-    for (let k = 0; k < keys.length; k++) if (this.tailPend[keys[k]!] !== 0) this.copyTail(keys[k]!);
+    for (let k = 0; k < keys.length; k++) if (this.tailEnd[keys[k]!] !== 0) this.copyTail(keys[k]!);
     keys.length = 0;
-    this.pendPkts = null;
-    this.pendDec = null;
+    this.pendBuf = null;
   }
 
   /** Every packet rule of protocol class c (IP-only ones when due), for the exhaustive mode. */
