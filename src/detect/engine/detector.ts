@@ -939,7 +939,7 @@ export class Detector {
     const key = slot * 2 + (dec.flowDir[i]! & 1);
     const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1;
     const tl = streamData ? this.tailLen[key]! : 0;
-    // The tail ends at te in the batch (see tailEnd) or is in its buffer.
+    // The tail ends at te in the batch (see tailEnd) or is in its arena cell.
     const te = tl > 0 ? this.tailEnd[key]! : 0;
     // Fast patterns spanning the previous stream bytes and this segment: scan the seam.
     let ns = 0;
@@ -1028,7 +1028,7 @@ export class Detector {
 
   /**
    * Remember the last TAIL stream bytes of this direction (after this segment), in the direction's
-   * own TAIL-byte buffer (allocated once per flow direction, not per segment).
+   * arena cell (taken once per flow direction, not per segment), or as a pending tail (tailEnd).
    */
   private keepTail(key: number, pkts: PacketBatch, dec: DecodedBatch, i: number): void {
     const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
@@ -1088,7 +1088,7 @@ export class Detector {
     this.tailFree[this.tailFreeN++] = at - 1;
   }
 
-  /** Copy key's pending tail (tailEnd) out of the batch into its buffer. */
+  /** Copy key's pending tail (tailEnd) out of the batch into its arena cell. */
   private copyTail(key: number): void {
     const end = this.tailEnd[key]!;
     this.tailEnd[key] = 0;
