@@ -9,6 +9,7 @@
  * earlier: readers call {@link ByteWindow.fill} only before they put the first packet in a batch.
  */
 import * as fs from 'node:fs';
+import { arenaBuffer } from '../util/wasm-arena.js';
 
 /** Default read buffer: a batch of full-size Ethernet frames fits several times over. */
 export const DEFAULT_BUFFER_SIZE = 4 * 1024 * 1024;
@@ -37,9 +38,12 @@ export class ByteWindow {
   ioError: string | null = null;
   private fd: number;
   private readonly fromFile: boolean;
+  /** Hands `buf` back to the WebAssembly arena when it came from there (see fromFd). */
+  private release: () => void;
 
-  private constructor(buf: Buffer, end: number, fd: number, size: number) {
+  private constructor(buf: Buffer, end: number, fd: number, size: number, release: () => void = () => {}) {
     this.buf = buf;
+    this.release = release;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.end = end;
     this.fd = fd;
@@ -50,7 +54,9 @@ export class ByteWindow {
   /** A window over an open file descriptor (the window owns it and closes it in `close`). */
   static fromFd(fd: number, size: number, bufferSize: number = DEFAULT_BUFFER_SIZE): ByteWindow {
     const n = Math.min(MAX_BUFFER_SIZE, Math.max(MIN_BUFFER_SIZE, Math.floor(bufferSize)));
-    return new ByteWindow(Buffer.allocUnsafe(n), 0, fd, size);
+    // In the WebAssembly arena, so the payload prefilter scans the packets in place (no copy).
+    const { buf, release } = arenaBuffer(n);
+    return new ByteWindow(buf, 0, fd, size, release);
   }
 
   /** A window over a whole in-memory input (zero-copy). */
@@ -81,6 +87,8 @@ export class ByteWindow {
       while (len < need) len *= 2;
       const grown = Buffer.allocUnsafe(Math.min(len, MAX_BUFFER_SIZE));
       this.buf.copy(grown, 0, 0, this.end);
+      this.release();
+      this.release = () => {};
       this.buf = grown;
       this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
     }
@@ -147,6 +155,7 @@ export class ByteWindow {
       }
       this.fd = -1;
     }
+    this.release();
     this.start = 0;
     this.end = 0;
   }

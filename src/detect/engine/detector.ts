@@ -34,6 +34,8 @@ import { InspectState, compareU, inspect } from './inspect.js';
 import { MpmBuilder } from './mpm.js';
 import type { Mpm } from './mpm.js';
 import { RateTracker } from './rate.js';
+import { WasmScanner } from './wasm-scan.js';
+import { currentArena } from '../../util/wasm-arena.js';
 import { copyBytes } from '../../util/bytes.js';
 
 /** A raised alert, with what EVE needs. */
@@ -383,7 +385,9 @@ export class Detector {
   private readonly pendKeys: number[] = [];
   private pendBuf: Buffer | null = null;
   /** The seam scanned for fast patterns spanning a segment boundary (tail end + segment start). */
-  private readonly seamBuf = Buffer.allocUnsafe(2 * SEAM);
+  private seamBuf: Buffer = Buffer.allocUnsafe(2 * SEAM);
+  /** Arena offset of seamBuf when it lives in the WebAssembly arena (scanned there), else -1. */
+  private seamAt = -1;
   private readonly streamRules: boolean;
   /** Payload seen by candidate evaluation instead of the packet's (stream window / tail). */
   private payloadOverride: Buffer | null = null;
@@ -409,6 +413,14 @@ export class Detector {
   private readonly preDistinct: Mpm[] = [];
   private preHits = new Int32Array(4096);
   private preCount = 0;
+  /**
+   * The WebAssembly scan, for prescan and seams of batches whose bytes are in this thread's arena
+   * (made when the first such batch comes); null: JavaScript only.
+   */
+  private wasm: WasmScanner | null = null;
+  private wasmTried = false;
+  /** The current batch's bytes are in the WebAssembly arena (set by prescan). */
+  private wasmBatch = false;
   private preDec: DecodedBatch | null = null;
   /**
    * The transaction side being inspected: its buffers by name and its transformed buffers by
@@ -752,6 +764,7 @@ export class Detector {
     if (dec === null) {
       this.preDec = null;
       this.preCount = 0;
+      this.wasmBatch = false;
       if (this.pendKeys.length > 0) this.copyPendingTails();
     }
   }
@@ -767,6 +780,7 @@ export class Detector {
   prescan(pkts: PacketBatch, dec: DecodedBatch): void {
     this.preDec = null;
     this.preCount = 0;
+    this.wasmBatch = false;
     if (this.env.exhaustive === true) return;
     const n = pkts.count;
     if (this.preStart.length < n) {
@@ -794,16 +808,32 @@ export class Detector {
       pats[i] = this.selPatRule;
       if (!distinct.includes(mpm)) distinct.push(mpm);
     }
+    // Batches read into the WebAssembly arena are scanned there, in place (see wasm-scan.ts).
+    const base = currentArena()?.offsetOf(pkts.buf) ?? -1;
+    if (base >= 0 && !this.wasmTried) this.startWasm();
+    const wasm = this.wasm;
+    this.wasmBatch = base >= 0 && wasm !== null;
     // Pass 2: one automaton at a time, so its rows stay in cache across the payloads it scans.
     const hits = this.hits;
     let w = 0;
     for (let d = 0; d < distinct.length; d++) {
       const mpm = distinct[d]!;
+      const desc = this.wasmBatch ? wasm!.desc(mpm) : -1;
       for (let i = 0; i < n; i++) {
         if (which[i] !== mpm) continue;
         const payLen = dec.payLen[i]!;
-        const src = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
-        const m = mpm.scan(src, dec.payOff[i]!, payLen, hits, this.seen, this.nextGen());
+        let m: number;
+        let src: Int32Array = hits;
+        let at = 0;
+        // (A range past the buffer, which the JavaScript scan clips, never reaches WebAssembly.)
+        if (desc >= 0 && dec.bufSel[i] !== 1 && dec.payOff[i]! + payLen <= pkts.buf.length) {
+          m = wasm!.scan(desc, base + dec.payOff[i]!, payLen);
+          src = wasm!.out();
+          at = wasm!.outIndex;
+        } else {
+          const buf = dec.bufSel[i] === 1 ? dec.alt : pkts.buf;
+          m = mpm.scan(buf, dec.payOff[i]!, payLen, hits, this.seen, this.nextGen());
+        }
         if (w + m > this.preHits.length) {
           const grown = new Int32Array(Math.max(2 * this.preHits.length, w + m));
           grown.set(this.preHits.subarray(0, w));
@@ -812,7 +842,7 @@ export class Detector {
         const patRule = pats[i]!;
         const out = this.preHits;
         this.preStart[i] = w;
-        for (let k = 0; k < m; k++) out[w++] = patRule[hits[k]!]!;
+        for (let k = 0; k < m; k++) out[w++] = patRule[src[at + k]!]!;
         this.preLen[i] = m;
         done[i] = 1;
       }
@@ -820,6 +850,17 @@ export class Detector {
     distinct.length = 0;
     this.preDec = dec;
     this.preCount = n;
+  }
+
+  /** Make the WebAssembly scanner and move the seam buffer into its arena (once per detector). */
+  private startWasm(): void {
+    this.wasmTried = true;
+    this.wasm = WasmScanner.create();
+    const at = this.wasm?.scratch(2 * SEAM) ?? -1;
+    if (at >= 0) {
+      this.seamBuf = this.wasm!.bytes.subarray(at, at + 2 * SEAM);
+      this.seamAt = at;
+    }
   }
 
   /**
@@ -951,9 +992,18 @@ export class Detector {
       if (te > 0) copyBytes(pkts.buf, te - a, a, seam, 0);
       else copyBytes(this.tailArena, this.tailAt[key]! - 1 + tl - a, a, seam, 0);
       copyBytes(src, dec.payOff[i]!, b, seam, a);
-      const n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
+      // With the batch's payloads scanned in WebAssembly, so is the seam (one copy of the tables hot).
+      const desc = this.wasmBatch && this.seamAt >= 0 ? this.wasm!.desc(mpm) : -1;
+      let n: number;
+      let found: Int32Array = this.hits;
+      let at = 0;
+      if (desc >= 0) {
+        n = this.wasm!.scan(desc, this.seamAt, a + b);
+        found = this.wasm!.out();
+        at = this.wasm!.outIndex;
+      } else n = mpm.scan(seam, 0, a + b, this.hits, this.seen, this.nextGen());
       for (let k = 0; k < n; k++) {
-        const id = patRule[this.hits[k]!]!;
+        const id = patRule[found[at + k]!]!;
         if (this.rules[id]!.streamMode !== 'pkt') this.straddle[ns++] = id;
       }
       if (ns > 1) ns = uniqueSorted(this.straddle, ns);

@@ -530,6 +530,15 @@ export class Mpm {
       t.outLink.byteLength;
   }
 
+  /** @internal The tables, for copying into WebAssembly memory (wasm-scan.ts); not to be modified. */
+  tablesForWasm(): Pick<
+    MpmTables,
+    'dense' | 'rec' | 'depth' | 'chk' | 'nxt' | 'classOf' | 'outStart' | 'outIds' | 'outLink' | 'denseStates'
+  > {
+    const { dense, rec, depth, chk, nxt, classOf, outStart, outIds, outLink, denseStates } = this;
+    return { dense, rec, depth, chk, nxt, classOf, outStart, outIds, outLink, denseStates };
+  }
+
   /**
    * Scan buf[off, off+len) (clipped to the buffer) and write every DISTINCT id whose pattern occurs
    * into `out` from index 0; returns how many were written. Matching is ASCII case-insensitive.
