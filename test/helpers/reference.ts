@@ -97,9 +97,16 @@ export async function tsharkConversations(file: string, proto: 'tcp' | 'udp'): P
 }
 
 /** Run the built CLI; resolves with exit code and output (never rejects on a non-zero exit). */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env?: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await execFileP(process.execPath, [CLI, ...args], { maxBuffer: 1 << 28, encoding: 'utf8' });
+    const r = await execFileP(process.execPath, [CLI, ...args], {
+      maxBuffer: 1 << 28,
+      encoding: 'utf8',
+      ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
