@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ARENA_RESERVED, WasmArena, arenaBuffer, currentArena, wasmArena } from './wasm-arena.js';
-import type { WasmMemory } from './wasm-arena.js';
+import { wasmApi } from './webassembly.js';
 import { ByteWindow } from '../capture/source.js';
 
 /** A small arena of `pages` 64 KiB pages, apart from the thread's own. */
 function small(pages: number): WasmArena {
-  const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => WasmMemory } }).WebAssembly;
-  return new WasmArena(new WA.Memory({ initial: pages, maximum: pages }));
+  return new WasmArena(new (wasmApi()!.Memory)({ initial: pages, maximum: pages }));
 }
 
 test('arena: first-fit blocks above the reserved area, freed blocks merged and reused', () => {

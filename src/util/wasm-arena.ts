@@ -16,16 +16,8 @@
  * and handed back with `free`. VIGIL_WASM_SCAN=0 turns the arena (and with it the WebAssembly
  * scan) off; where WebAssembly is unavailable it is off anyway.
  */
-
-/** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+import { wasmApi } from './webassembly.js';
+import type { WasmMemory } from './webassembly.js';
 
 /** Below this offset: the WebAssembly modules' own data and stack (scripts/build-wasm.sh). */
 export const ARENA_RESERVED = 65536;
@@ -119,9 +111,10 @@ export function currentArena(): WasmArena | null {
 export function wasmArena(): WasmArena | null {
   if (arena === undefined) {
     arena = null;
-    if (process.env['VIGIL_WASM_SCAN'] !== '0' && WA !== undefined) {
+    const api = wasmApi();
+    if (process.env['VIGIL_WASM_SCAN'] !== '0' && api !== null) {
       try {
-        arena = new WasmArena(new WA.Memory({ initial: ARENA_PAGES, maximum: ARENA_PAGES }));
+        arena = new WasmArena(new api.Memory({ initial: ARENA_PAGES, maximum: ARENA_PAGES }));
       } catch {
         arena = null;
       }

@@ -22,23 +22,8 @@
  */
 import type { FlatTrees } from './flat-trees.js';
 import type { BinnedForest } from './tree-bins.js';
-
-/** The few WebAssembly APIs used (the repo's TypeScript libs do not declare them). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  Memory: new (d: { initial: number; maximum?: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (
-    m: object,
-    imports: Record<string, Record<string, unknown>>,
-  ) => {
-    exports: Record<string, unknown>;
-  };
-  validate(bytes: Uint8Array): boolean;
-  CompileError?: new () => Error;
-}
+import { wasmApi } from '../../util/webassembly.js';
+import type { WasmMemory } from '../../util/webassembly.js';
 
 /** Node layouts (bench/micro/rf-score.ts measures both: RF_WASM). */
 export type WasmNodeLayout = 'carry4' | 'i64';
@@ -617,11 +602,6 @@ export interface BinnedWasm {
   bin(nb: number, at: number): void;
   /** Walks rows [0, nb) of the bins down tree k, adding each row's leaf to `out`. */
   walk(k: number, nb: number): void;
-}
-
-function wasmApi(): WasmApi | null {
-  const w = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  return w !== undefined && typeof w.Memory === 'function' ? w : null;
 }
 
 /**

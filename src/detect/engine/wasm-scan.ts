@@ -17,6 +17,7 @@ import type { Mpm } from './mpm.js';
 import { MPM_SCAN_WASM } from './wasm/mpm-scan.wasm.js';
 import { wasmArena } from '../../util/wasm-arena.js';
 import type { WasmArena } from '../../util/wasm-arena.js';
+import { wasmApi } from '../../util/webassembly.js';
 
 type ScanFn = (
   desc: number,
@@ -29,12 +30,6 @@ type ScanFn = (
   gen: number,
 ) => number;
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
 /** chk is probed at base + class; pad past its end with 0xff, never a class (as undefined in JS). */
 const CHK_PAD = 256;
 
@@ -44,10 +39,11 @@ let scanFn: ScanFn | null | undefined;
 function instance(arena: WasmArena): ScanFn | null {
   if (scanFn === undefined) {
     scanFn = null;
+    const api = wasmApi();
     try {
-      if (WA !== undefined) {
-        const m = new WA.Module(Buffer.from(MPM_SCAN_WASM, 'base64'));
-        scanFn = new WA.Instance(m, { env: { memory: arena.memory } }).exports['scan'] as ScanFn;
+      if (api !== null) {
+        const m = new api.Module(Buffer.from(MPM_SCAN_WASM, 'base64'));
+        scanFn = new api.Instance(m, { env: { memory: arena.memory } }).exports['scan'] as ScanFn;
       }
     } catch {
       scanFn = null;
@@ -85,11 +81,6 @@ export class WasmScanner {
     if (arena === null) return null;
     const fn = instance(arena);
     return fn === null ? null : new WasmScanner(arena, fn);
-  }
-
-  /** Offset of buf's bytes in the arena (scan addresses), or -1 when they are not there. */
-  offsetOf(buf: Uint8Array): number {
-    return this.arena.offsetOf(buf);
   }
 
   /** A block of the arena for the caller's bytes (held until the scanner goes), or -1. */
