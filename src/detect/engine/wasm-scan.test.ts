@@ -99,6 +99,45 @@ test('WebAssembly scan: a large automaton, a growing data area and planted patte
   }
 });
 
+test('WebAssembly scan: full-DFA automatons at the 16-bit limit (2^14 states) and one state past it', () => {
+  const w = WasmScanner.create()!;
+  const rnd = mulberry32(11);
+  const int = (n: number): number => Math.floor(rnd() * n);
+  // 64 patterns of 255 bytes with distinct first bytes (64 * 255 states) and one of `last`
+  // bytes: 16,321 + last states with the root. Every state has a dense row (full DFA), so the
+  // rows hold transitions to the highest-numbered states: 16-bit rows hold states up to 16,383.
+  for (const last of [63, 64]) {
+    const b = new MpmBuilder({ denseBudget: Infinity });
+    const pats: Uint8Array[] = [];
+    for (let k = 0; k <= 64; k++) {
+      const p = new Uint8Array(k < 64 ? 255 : last);
+      for (let i = 0; i < p.length; i++) p[i] = int(256);
+      p[0] = 0x80 + k; // no case folding, distinct first bytes
+      pats.push(p);
+      b.add(p, k);
+    }
+    const m = b.build();
+    assert.equal(m.stateCount, 16_321 + last);
+    const buf = new Uint8Array(40_000);
+    for (let i = 0; i < buf.length; i++) buf[i] = int(256);
+    // Every pattern (the highest-numbered states are their ends), then prefixes of some: the scan
+    // walks deep states and fails back out of them.
+    for (let k = 0; k < 65; k++) buf.set(pats[k]!, 300 * k + 3);
+    for (let k = 1; k < 65; k += 2) buf.set(pats[k]!.subarray(0, 200), 20_000 + 300 * (k >> 1));
+    const at = load(w, buf, 0, buf.length);
+    for (const [off, len] of [
+      [0, buf.length],
+      [0, 200],
+      [3, 255],
+      [19_900, 3000],
+    ] as const) {
+      const want = jsIds(m, buf, off, len);
+      assert.deepEqual(wasmIds(w, m, at + off, len), want, `last ${last} range ${off}+${len}`);
+    }
+    assert.equal(jsIds(m, buf, 0, buf.length).length, 65);
+  }
+});
+
 test('WebAssembly scan: seen generation wrap clears the seen area', () => {
   const w = WasmScanner.create()!;
   const b = new MpmBuilder();

@@ -1,11 +1,13 @@
 /**
  * Mpm.scan in WebAssembly, for the payload prefilter (Detector.prescan) and the stream-seam scans.
  *
- * The module (wasm/mpm-scan.c) runs the same walk as the JavaScript scan over the same tables, so
- * it finds the same ids (test: wasm-scan.test.ts), at about half the cost per byte (docs/performance.md,
- * session 11). It works on this thread's WebAssembly arena (src/util/wasm-arena.ts): the capture
- * reader's buffer is there, so payloads are scanned in place, and each detector's scanner copies
- * there the tables of every automaton it scans with (on first use) plus its `seen`/`out` arrays.
+ * The module (wasm/mpm-scan.c) runs the same walk as the JavaScript scan over the same automaton,
+ * so it finds the same ids (test: wasm-scan.test.ts), at about half the cost per byte
+ * (docs/performance.md, session 11). It works on this thread's WebAssembly arena
+ * (src/util/wasm-arena.ts): the capture reader's buffer is there, so payloads are scanned in place,
+ * and each detector's scanner copies there the tables of every automaton it scans with (on first
+ * use, transitions repacked so that dense rows take 16 bits where they fit: session 12) plus its
+ * `seen`/`out` arrays.
  * A scanner's blocks go back to the arena when the scanner is garbage-collected (a rule reload
  * drops the old detector and with it its scanner).
  *
@@ -32,6 +34,16 @@ type ScanFn = (
 
 /** chk is probed at base + class; pad past its end with 0xff, never a class (as undefined in JS). */
 const CHK_PAD = 256;
+
+/**
+ * A transition of mpm.ts (dense targets as their row offset, state << 8, from bit 2; sparse ones
+ * as their state) repacked as (state << 2) | flags, as mpm-scan.c reads it. Free double-array
+ * slots (0) stay 0.
+ */
+function repack(v: number): number {
+  const state = (v & 2) !== 0 ? v >>> 2 : v >>> 10;
+  return (state << 2) | (v & 3);
+}
 
 /** The module instantiated on this thread's arena (one per thread, shared by its scanners). */
 let scanFn: ScanFn | null | undefined;
@@ -115,12 +127,27 @@ export class WasmScanner {
     const known = this.descs.get(mpm);
     if (known !== undefined) return known;
     const t = mpm.tablesForWasm();
-    const arrays: [Int32Array | Uint8Array, number][] = [
-      [t.dense, 0],
-      [t.rec, 0],
+    // Transitions as (state << 2) | flags (mpm-scan.c); dense rows in 16 bits when every target
+    // in them fits (dense states are the shallowest, so their targets are low-numbered states
+    // even in large automatons).
+    let top = 0;
+    for (let k = 0; k < t.dense.length; k++) top = Math.max(top, repack(t.dense[k]!));
+    const wide = top > 0xffff ? 1 : 0;
+    const dense = wide === 1 ? new Int32Array(t.dense.length) : new Uint16Array(t.dense.length);
+    for (let k = 0; k < dense.length; k++) dense[k] = repack(t.dense[k]!);
+    const rec = Int32Array.from(t.rec);
+    for (let k = 0; k < rec.length; k += 3) {
+      rec[k] = repack(rec[k]!);
+      // Key -1 (no child) or >= 256 (double array): the value is unused (0).
+      if (rec[k + 1]! >= 0 && rec[k + 1]! < 256) rec[k + 2] = repack(rec[k + 2]!);
+    }
+    const nxt = t.nxt.map(repack);
+    const arrays: [Int32Array | Uint16Array | Uint8Array, number][] = [
+      [dense, 0],
+      [rec, 0],
       [t.depth, 0],
       [t.chk, CHK_PAD],
-      [t.nxt, 0],
+      [nxt, 0],
       [t.classOf, 0],
       [t.outStart, 0],
       [t.outIds, 0],
@@ -135,7 +162,7 @@ export class WasmScanner {
       if (pad > 0) u8.fill(0xff, off + a.byteLength, off + a.byteLength + pad);
       fields.push(off);
     }
-    fields.push(t.denseStates);
+    fields.push(t.denseStates, wide);
     const d = this.take(4 * fields.length);
     if (d < 0) return this.noRoom(mpm);
     const i32 = this.arena.i32;
