@@ -8,10 +8,11 @@
  *
  * Transitions are packed as (state << 2) | flags (bit 0: the target reports ids, bit 1: it is
  * sparse); wasm-scan.ts converts mpm.ts's tables (whose dense targets hold their row offset) to
- * this when copying them. Automatons of fewer than 2^14 states get 16-bit dense rows, half the
- * bytes of 32-bit ones: 13 % less scan time over capture payloads, whose scans are bound by the
- * table's cache misses (docs/performance.md, session 12). The walk is compiled once per width
- * (this file includes itself with KERNEL defined).
+ * this when copying them. Where every target in the dense rows is a state below 2^14 (dense
+ * states are the shallowest, so their targets are low-numbered even in large automatons) the
+ * rows take 16 bits, half the bytes of 32-bit ones: 13 % less scan time over capture payloads,
+ * whose scans are partly bound by the table's cache misses (docs/performance.md, session 12). The
+ * walk is compiled once per width (this file includes itself with KERNEL defined).
  */
 #ifndef KERNEL
 #include <stdint.h>
