@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mulberry32 } from '../../../test/fuzz/prng.js';
 import { forestFile as file, randomTree as anyTree } from '../../../test/helpers/random-forest.js';
 import type { Tree } from '../../../test/helpers/random-forest.js';
-import { flattenTrees } from './flat-trees.js';
+import { flattenTrees, walkToLeaf } from './flat-trees.js';
 import type { ModelFile, ScalerSpec } from './model.js';
 import { buildRandomForest } from './random-forest.js';
 import type { RandomForestOptions } from './random-forest.js';
 import { binForest } from './tree-bins.js';
-import { CODEGEN_MAX_DEPTH, CODEGEN_MAX_TREE_NODES, compileForest, treeSource } from './tree-codegen.js';
+import { CODEGEN_MAX_DEPTH, CODEGEN_MAX_TREE_NODES, compileForest, leafRows, treeSource } from './tree-codegen.js';
 
 /** Awkward thresholds: exact printing of these decides whether the compiled trees agree. */
 const ODD = [0, -0, 0.1, 1 / 3, -2.5e-8, 5e-324, -1.7976931348623157e308, 1e21, 123456789.12345679, 2 ** 53 + 2];
@@ -134,4 +134,38 @@ test('shared subtrees (a valid DAG) cannot blow up the generated source', () => 
   assert.equal(treeSource(flat, 0, CODEGEN_MAX_TREE_NODES), null);
   assert.deepEqual(compileForest(flat, 2), [null]);
   assertSame(file([t], 1, 2), Float64Array.from([-1, 0, 10, 59, 100, Number.NaN]), 6, 'dag');
+});
+
+test('warm-up rows: one per reachable leaf, each reaching its own leaf', () => {
+  const rnd = mulberry32(77);
+  for (let it = 0; it < 40; it++) {
+    const d = 1 + Math.floor(rnd() * 6);
+    const thresholds: number[] = [];
+    const flat = flattenTrees([randomTree(rnd, d, 3, 1 + Math.floor(rnd() * 400), thresholds)], d, 3, 'test');
+    const { rows, n } = leafRows(flat, 0, d);
+    const leaves = new Set<number>();
+    for (let r = 0; r < n; r++) leaves.add(walkToLeaf(flat, 0, rows, r * d));
+    assert.equal(leaves.size, n, `tree ${it}: every row reaches a different leaf`);
+    let total = 0;
+    for (let i = 0; i < flat.feature.length; i++) if (flat.feature[i]! < 0) total++;
+    assert.ok(n <= total && n >= 1);
+  }
+  // A complete tree splitting on a new feature at each level: every leaf is reachable, so each gets a row.
+  const depth = 6;
+  const t: Tree = { feature: [], threshold: [], left: [], value: [1, 0] };
+  for (let i = 0; i < 2 ** (depth + 1) - 1; i++) {
+    const level = Math.floor(Math.log2(i + 1));
+    const leaf = level === depth;
+    t.feature.push(leaf ? -1 : level);
+    t.threshold.push(leaf ? 0 : (i % 5) - 2.5);
+    t.left.push(leaf ? 0 : 2 * i + 1);
+  }
+  const flat = flattenTrees([t], depth, 2, 'test');
+  const { rows, n } = leafRows(flat, 0, depth);
+  assert.equal(n, 2 ** depth);
+  const leaves = new Set<number>();
+  for (let r = 0; r < n; r++) leaves.add(walkToLeaf(flat, 0, rows, r * depth));
+  assert.equal(leaves.size, 2 ** depth);
+  // The row budget bounds a DAG's paths.
+  assert.equal(leafRows(flat, 0, depth, 5).n, 5);
 });
