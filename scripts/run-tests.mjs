@@ -23,5 +23,13 @@ if (selected.length === 0) {
   console.error('no test files found under dist/ (run npm run build first)');
   process.exit(1);
 }
+// Tests write to temporary directories only: a top-level entry the run adds to the checkout (say a
+// server test falling back to the default ./data) fails the run.
+const before = new Set(fs.readdirSync(root));
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], { stdio: 'inherit', cwd: root });
+const added = fs.readdirSync(root).filter((e) => !before.has(e));
+if (added.length > 0) {
+  console.error(`tests wrote into the checkout: ${added.join(', ')} (use a temporary directory)`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

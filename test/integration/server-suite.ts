@@ -12,6 +12,7 @@ import { defaultConfig } from '../../src/server/config.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import type { Repository } from '../../src/store/repository.js';
 import type { StoredAlertInput } from '../../src/store/types.js';
+import { tempDir } from '../helpers/paths.js';
 
 export interface ServerBackend {
   name: 'sqlite' | 'postgres';
@@ -21,8 +22,13 @@ export interface ServerBackend {
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
+/**
+ * Server configuration for tests: known admin password, quiet, no rate limits, and a data directory
+ * of its own (the default `./data` would put a store, models and uploads into the checkout).
+ */
 export function testConfig(over: Partial<ServerConfig> = {}): ServerConfig {
   const cfg = defaultConfig();
+  cfg.dataDir = tempDir('vigil-server-');
   cfg.adminPassword = ADMIN_PASSWORD;
   cfg.logLevel = 'silent';
   cfg.rateLimit.enabled = false;
