@@ -37,6 +37,7 @@ export const LAYER = {
   CHDLC: 1 << 21,
   MPLS: 1 << 22,
   PPPOE: 1 << 23,
+  GENEVE: 1 << 24,
 } as const;
 
 /** Protocol names reported in summaries, in this order, with the bit that counts them. */
@@ -60,6 +61,7 @@ export const LAYER_NAMES: ReadonlyArray<readonly [string, number]> = [
   ['sctp', LAYER.SCTP],
   ['gre', LAYER.GRE],
   ['vxlan', LAYER.VXLAN],
+  ['geneve', LAYER.GENEVE],
   ['ip_fragment', LAYER.FRAGMENT],
   ['ip_reassembled', LAYER.REASSEMBLED],
   ['other_ip', LAYER.OTHER_IP],

@@ -42,6 +42,7 @@ export const K_TUN_IPV6 = 24;
 export const K_TUN_ETYPE = 25;
 export const K_PPP = 26;
 export const K_NSH = 27;
+export const K_GENEVE = 28;
 
 /** Decoding state; one per Decoder, reused for every packet. */
 export class Ctx {
@@ -73,13 +74,23 @@ export class Ctx {
   altLen = 0;
   /** 1 for UDP destination ports decoded as VXLAN. */
   readonly vxlanPort: Uint8Array;
+  /** 1 for UDP ports (source or destination) decoded as Geneve. */
+  readonly genevePort: Uint8Array;
   readonly defrag: Defrag;
 
-  constructor(ev: Uint32Array, out: DecodedBatch, checksums: boolean, vxlanPort: Uint8Array, defrag: Defrag) {
+  constructor(
+    ev: Uint32Array,
+    out: DecodedBatch,
+    checksums: boolean,
+    vxlanPort: Uint8Array,
+    defrag: Defrag,
+    genevePort: Uint8Array = new Uint8Array(65536),
+  ) {
     this.ev = ev;
     this.out = out;
     this.checksums = checksums;
     this.vxlanPort = vxlanPort;
+    this.genevePort = genevePort;
     this.defrag = defrag;
   }
 }

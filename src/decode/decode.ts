@@ -5,7 +5,7 @@
  * the kind of the next one (ctx.ts); EtherTypes, IP protocols and link types go through the
  * numeric tables of dispatch.ts. Malformed input raises counted events (events.ts) and marks the
  * packet LAYER.INVALID; nothing throws on the packet path. The columns describe the innermost
- * IP/transport headers: entering a GRE, VXLAN or IP-in-IP tunnel (at most MAX_TUNNEL_DEPTH levels)
+ * IP/transport headers: entering a GRE, VXLAN, Geneve or IP-in-IP tunnel (at most MAX_TUNNEL_DEPTH levels)
  * resets them and sets PFLAG.TUNNELED.
  */
 import type { PacketBatch } from '../capture/batch.js';
@@ -18,6 +18,7 @@ import {
   K_DONE,
   K_ETHERNET,
   K_ETHERTYPE,
+  K_GENEVE,
   K_GRE,
   K_ICMP,
   K_ICMPV6,
@@ -63,6 +64,7 @@ import { decodeSll2 } from './link/sll2.js';
 import { decodeVlan } from './link/vlan.js';
 import { decodeSctp } from './sctp.js';
 import { decodeTcp } from './tcp.js';
+import { decodeGeneve } from './tunnel/geneve.js';
 import { decodeGre } from './tunnel/gre.js';
 import { decodeVxlan } from './tunnel/vxlan.js';
 import { decodeUdp } from './udp.js';
@@ -80,13 +82,16 @@ export interface DecodeOptions {
   defragTimeoutUs?: number;
   /** UDP destination ports decoded as VXLAN; default [4789]. */
   vxlanPorts?: readonly number[];
+  /** UDP ports (source or destination) decoded as Geneve; default [6081]. */
+  genevePorts?: readonly number[];
 }
 
 export const DEFAULT_DEFRAG_MAX_TRACKERS = 4096;
 export const DEFAULT_DEFRAG_MAX_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_DEFRAG_TIMEOUT_US = 60_000_000;
 export const DEFAULT_VXLAN_PORTS: readonly number[] = [4789];
-/** Tunnel levels (GRE, VXLAN, IP-in-IP) decapsulated per packet; deeper ones count decoder.too_many_layers. */
+export const DEFAULT_GENEVE_PORTS: readonly number[] = [6081];
+/** Tunnel levels (GRE, VXLAN, Geneve, IP-in-IP) decapsulated per packet; deeper ones count decoder.too_many_layers. */
 export const MAX_TUNNEL_DEPTH = 3;
 /** Decode steps per packet: a bound on the state machine whatever the input (real packets use < 15). */
 const MAX_STEPS = 64;
@@ -100,6 +105,8 @@ export class Decoder {
     this.events = new Uint32Array(DECODER_EVENT_COUNT);
     const vx = new Uint8Array(65536);
     for (const p of opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS) if (Number.isInteger(p) && p > 0 && p < 65536) vx[p] = 1;
+    const gv = new Uint8Array(65536);
+    for (const p of opts.genevePorts ?? DEFAULT_GENEVE_PORTS) if (Number.isInteger(p) && p > 0 && p < 65536) gv[p] = 1;
     const defrag = new Defrag(
       {
         maxTrackers: opts.defragMaxTrackers ?? DEFAULT_DEFRAG_MAX_TRACKERS,
@@ -108,7 +115,7 @@ export class Decoder {
       },
       this.events,
     );
-    this.c = new Ctx(this.events, new DecodedBatchClass(1), opts.checksumValidation === true, vx, defrag);
+    this.c = new Ctx(this.events, new DecodedBatchClass(1), opts.checksumValidation === true, vx, defrag, gv);
   }
 
   /** Decode pkts[0..count) into out (sets out.count). Never throws. */
@@ -211,6 +218,7 @@ export const KIND_CASES: ReadonlyArray<readonly [number, number]> = [
   [K_MPLS, 15],
   [K_PPPOE, 16],
   [K_NSH, 27],
+  [K_GENEVE, 28],
   [K_SLL, 17],
   [K_SLL2, 18],
   [K_NULL, 19],
@@ -314,6 +322,9 @@ function decodePacket(c: Ctx, pkts: PacketBatch, i: number): void {
         break;
       case 27 /* K_NSH */:
         k = decodeNsh(c, c.buf, c.off, c.len);
+        break;
+      case 28 /* K_GENEVE */:
+        k = decodeGeneve(c, c.buf, c.off, c.len);
         break;
       case 17 /* K_SLL */:
         k = decodeSll(c, c.buf, c.off, c.len);

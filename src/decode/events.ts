@@ -143,6 +143,7 @@ const DEFS = {
   GRE_VERSION1_WRONG_PROTOCOL: 'decoder.gre.version1_wrong_protocol',
   GRE_VERSION1_HDR_TOO_BIG: 'decoder.gre.version1_hdr_too_big',
   VXLAN_UNKNOWN_PAYLOAD_TYPE: 'decoder.vxlan.unknown_payload_type',
+  GENEVE_UNKNOWN_PAYLOAD_TYPE: 'decoder.geneve.unknown_payload_type',
 } as const;
 
 /** Symbolic event keys (`'IPV4_TRUNC_PKT'`, ...). */

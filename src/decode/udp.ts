@@ -1,12 +1,13 @@
 /**
  * UDP (RFC 768): sport(2) dport(2) length(2) checksum(2). The payload is bounded by the UDP
- * length. A destination port listed in `vxlanPorts` hands the payload to the VXLAN decoder.
+ * length. A destination port listed in `vxlanPorts` hands the payload to the VXLAN decoder, a
+ * source or destination port in `genevePorts` to the Geneve decoder.
  */
 import { LAYER, PFLAG } from './batch.js';
 import { u16 } from './bytes.js';
 import { addrSum, fold, sum16 } from './checksum.js';
 import type { Ctx } from './ctx.js';
-import { K_DONE, K_VXLAN, invalid, note, truncated } from './ctx.js';
+import { K_DONE, K_GENEVE, K_VXLAN, invalid, note, truncated } from './ctx.js';
 import { EV } from './events.js';
 
 export const UDP_HEADER_LEN = 8;
@@ -52,10 +53,16 @@ export function decodeUdp(c: Ctx, buf: Buffer, off: number, len: number): number
       }
     }
   }
-  if (c.vxlanPort[dport] === 1 && whole) {
+  if (!whole) return K_DONE;
+  if (c.vxlanPort[dport] === 1) {
     c.off = off + UDP_HEADER_LEN;
     c.len = ulen - UDP_HEADER_LEN;
     return K_VXLAN;
+  }
+  if (c.genevePort[dport] === 1 || c.genevePort[out.sport[i]!] === 1) {
+    c.off = off + UDP_HEADER_LEN;
+    c.len = ulen - UDP_HEADER_LEN;
+    return K_GENEVE;
   }
   return K_DONE;
 }

@@ -374,6 +374,7 @@ const DECODER_COUNTERS: ReadonlyArray<readonly [string, string]> = [
   ['sctp', 'sctp'],
   ['gre', 'gre'],
   ['vxlan', 'vxlan'],
+  ['geneve', 'geneve'],
   ['invalid', 'invalid'],
 ];
 

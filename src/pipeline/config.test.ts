@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, applyEnv, applySetting, applyYaml, defaultConfig, midstreamPolicy, parseSize } from './config.js';
+import {
+  ConfigError,
+  applyEnv,
+  applySetting,
+  applyYaml,
+  defaultConfig,
+  midstreamPolicy,
+  parseSize,
+  tunnelPorts,
+} from './config.js';
 
 test('parseSize reads Suricata-style sizes', () => {
   assert.equal(parseSize('1mb'), 1048576);
@@ -92,4 +101,24 @@ test('applyYaml reads the eve-log alert verdict option', () => {
   applyYaml(cfg, { outputs: [{ 'eve-log': { types: [{ alert: { verdict: 'yes' } }, 'flow'] } }] });
   assert.equal(cfg.eve.alertVerdict, true);
   assert.throws(() => applySetting(cfg, 'outputs.eve-log.types.alert.verdict', 'maybe'), ConfigError);
+});
+
+test('decoder.vxlan / decoder.geneve: ports as port expressions with variables, or off', () => {
+  const cfg = defaultConfig();
+  assert.deepEqual(tunnelPorts(cfg.decoder.vxlan, cfg.vars), [4789]);
+  assert.deepEqual(tunnelPorts(cfg.decoder.geneve, cfg.vars), [6081]);
+  assert.equal(applySetting(cfg, 'decoder.geneve.ports', '[6081, 7000:7002]'), null);
+  assert.deepEqual(tunnelPorts(cfg.decoder.geneve, cfg.vars), [6081, 7000, 7001, 7002]);
+  assert.equal(applySetting(cfg, 'decoder.geneve.enabled', 'no'), null);
+  assert.deepEqual(tunnelPorts(cfg.decoder.geneve, cfg.vars), []);
+  assert.throws(() => applySetting(cfg, 'decoder.vxlan.ports', '[4789, banana]'), ConfigError);
+  assert.throws(() => applySetting(cfg, 'decoder.vxlan.enabled', 'maybe'), ConfigError);
+  // suricata.yaml: the port group variable of the stock file resolves against `vars`.
+  const y = defaultConfig();
+  const warnings = applyYaml(y, {
+    vars: { 'port-groups': { VXLAN_PORTS: '[4789, 8472]' } },
+    decoder: { vxlan: { enabled: true, ports: '$VXLAN_PORTS' }, teredo: { enabled: true } },
+  });
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(tunnelPorts(y.decoder.vxlan, y.vars), [4789, 8472]);
 });

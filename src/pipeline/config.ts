@@ -2,6 +2,9 @@ import { applyBehaviorSetting, defaultBehaviorConfig } from '../detect/behavior/
 import type { BehaviorConfig } from '../detect/behavior/config.js';
 import { IpWhitelist, parseWhitelistList } from '../alerts/whitelist.js';
 import type { MlConfig } from '../detect/classify/setup.js';
+import { portMatcher } from '../detect/engine/compile.js';
+import { parsePorts } from '../detect/signatures/ports.js';
+import { withDefaultVars } from '../detect/signatures/vars.js';
 
 /**
  * Engine configuration: defaults, Suricata-style dotted keys (`--set KEY=VALUE`, `-c suricata.yaml`)
@@ -24,6 +27,8 @@ export interface EngineConfig {
     communityId: boolean;
   };
   defrag: { maxTrackers: number; maxBytes: number; timeout: number };
+  /** UDP tunnels decapsulated (suricata.yaml `decoder.vxlan` / `decoder.geneve`): ports as a port expression. */
+  decoder: { vxlan: TunnelDecoder; geneve: TunnelDecoder };
   /** Stored for the signature engine (issue 4): address and port groups. */
   vars: { addressGroups: Record<string, string>; portGroups: Record<string, string> };
   stream: {
@@ -104,6 +109,10 @@ export function defaultConfig(): EngineConfig {
       communityId: true,
     },
     defrag: { maxTrackers: 4096, maxBytes: 32 * 1024 * 1024, timeout: 60 },
+    decoder: {
+      vxlan: { enabled: true, ports: '$VXLAN_PORTS' },
+      geneve: { enabled: true, ports: '$GENEVE_PORTS' },
+    },
     vars: {
       addressGroups: {
         HOME_NET: '[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]',
@@ -236,6 +245,27 @@ export class ConfigError extends Error {
   readonly code = 'VIGIL_CONFIG_INVALID';
 }
 
+export interface TunnelDecoder {
+  enabled: boolean;
+  /** Port expression, e.g. `$VXLAN_PORTS`, `4789`, `[4789, 8472]`. */
+  ports: string;
+}
+
+/**
+ * The ports a tunnel decoder listens on (none when disabled), with the configuration's port groups
+ * over Suricata's defaults. Throws ConfigError for an expression that does not resolve (a port
+ * group redefined after the decoder setting was checked).
+ */
+export function tunnelPorts(t: TunnelDecoder, vars: EngineConfig['vars']): number[] {
+  if (!t.enabled) return [];
+  const e = parsePorts(t.ports, withDefaultVars(vars).portGroups);
+  if (typeof e === 'string') throw new ConfigError(`invalid tunnel decoder ports "${t.ports}": ${e}`);
+  const m = portMatcher(e);
+  const out: number[] = [];
+  for (let p = 1; p < 65536; p++) if (m === null || m(p)) out.push(p);
+  return out;
+}
+
 /**
  * Apply one dotted key. Returns null when applied, or a warning string when the key is not
  * supported (the caller prints it and goes on, as Suricata's users expect for `--set`).
@@ -249,6 +279,16 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
   if ((m = /^flow-timeouts\.(default|tcp|udp|icmp)\.(new|established|closed)$/.exec(key))) {
     const s = parseSeconds(value) ?? bad('expected seconds');
     cfg.flow.timeouts[m[1] as 'tcp'][m[2] as 'new'] = s;
+    return null;
+  }
+  if ((m = /^decoder\.(vxlan|geneve)\.(enabled|ports)$/.exec(key))) {
+    const t = cfg.decoder[m[1] as 'vxlan'];
+    if (m[2] === 'enabled') t.enabled = parseBool(value) ?? bad('expected yes/no');
+    else {
+      const e = parsePorts(value, withDefaultVars(cfg.vars).portGroups);
+      if (typeof e === 'string') bad(e);
+      t.ports = value;
+    }
     return null;
   }
   if ((m = /^vars\.address-groups\.([A-Za-z0-9_]+)$/.exec(key))) {
@@ -464,6 +504,8 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     'flow-timeouts',
     'stream',
     'defrag',
+    'decoder.vxlan',
+    'decoder.geneve',
     'flow',
     'sensor-name',
     'packet-alert-max',

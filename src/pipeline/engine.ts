@@ -25,7 +25,7 @@ import { mlCompare } from '../detect/signatures/keywords/ml.js';
 import { loadModelSetup } from '../detect/classify/setup.js';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { midstreamPolicy } from './config.js';
+import { midstreamPolicy, tunnelPorts } from './config.js';
 import type { EngineConfig } from './config.js';
 import type { FlowSink } from './sink.js';
 
@@ -104,6 +104,8 @@ export class PacketEngine {
       defragMaxTrackers: cfg.defrag.maxTrackers,
       defragMaxBytes: cfg.defrag.maxBytes,
       defragTimeoutUs: cfg.defrag.timeout * 1e6,
+      vxlanPorts: tunnelPorts(cfg.decoder.vxlan, cfg.vars),
+      genevePorts: tunnelPorts(cfg.decoder.geneve, cfg.vars),
     });
     const t = cfg.flow.timeouts;
     this.flows = new FlowTable(
