@@ -55,6 +55,8 @@ export interface FlowTuple {
   srcPort: number;
   dstPort: number;
   proto: number;
+  /** VLAN ids, outer first; absent when untagged. */
+  vlan?: number[];
 }
 
 export interface FlowTcpInfo {
@@ -319,7 +321,7 @@ export class FlowTable {
       words[4 + k] = key[o + K_S + k]! >>> 0;
     }
     const ports = key[o + K_PORTS]!;
-    return {
+    const t: FlowTuple = {
       flowId: this.hot[slot * HOT_STRIDE + H_ID]!,
       srcIp: this.ipName(ipVer, words, 0),
       dstIp: this.ipName(ipVer, words, 4),
@@ -327,6 +329,9 @@ export class FlowTable {
       dstPort: ports & 0xffff,
       proto: (meta >>> 8) & 0xff,
     };
+    const v = key[o + K_VLAN]! >>> 0;
+    if (v !== 0) t.vlan = v < 4096 ? [v] : [v >>> 12, v & 0xfff];
+    return t;
   }
 
   /** Flows evicted at the memory cap (reason 'forced'). */

@@ -99,7 +99,7 @@ export function flowEvent(rec: FlowRecord, host: string): Record<string, unknown
 
 /** The common part of an application-layer event: time, flow id, type, sensor, and the tuple. */
 function appEventHeader(flow: FlowTuple, tsUs: number, eventType: string, host: string): Record<string, unknown> {
-  return {
+  const ev: Record<string, unknown> = {
     timestamp: eveTimestamp(tsUs),
     flow_id: flow.flowId,
     event_type: eventType,
@@ -110,6 +110,9 @@ function appEventHeader(flow: FlowTuple, tsUs: number, eventType: string, host: 
     dest_port: flow.dstPort,
     proto: protoName(flow.proto),
   };
+  // As in Suricata's common EVE header: the flow's VLAN ids, outer first.
+  if (flow.vlan !== undefined && flow.vlan.length > 0) ev['vlan'] = flow.vlan;
+  return ev;
 }
 
 /** sids of the `filestore` rules that asked for files of direction `bit` (1 to server, 2 to client). */

@@ -1,7 +1,7 @@
 /**
  * Issue 4 (suricata-verify acceptance): alert fields Suricata writes that Vigil left out.
- * - A transaction alert on a VLAN flow carries `vlan` like packet alerts do (suricata-verify
- *   bug-814 checks `vlan[0]` on an HTTP alert).
+ * - A transaction alert on a VLAN flow carries `vlan` like packet alerts do, and so do the flow's
+ *   app-layer records (suricata-verify bug-814 checks `vlan[0]` on the HTTP alert and event).
  * - `verdict: yes` under eve-log's alert type adds `verdict.action` (bug-8021-alert-max-verdict-01).
  */
 import { test } from 'node:test';
@@ -102,6 +102,15 @@ test('transaction and packet alerts on a VLAN flow carry vlan; verdict is writte
     assert.deepEqual(a.vlan, [1111], `sid ${a.alert.signature_id}`);
     assert.equal(a.verdict, undefined);
   }
+  // The app-layer and flow records of the flow carry it too, as Suricata's common EVE header does.
+  const others = fs
+    .readFileSync(path.join(dir, 'eve-0.json'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { event_type: string; vlan?: number[] })
+    .filter((e) => e.event_type === 'http' || e.event_type === 'flow');
+  assert.deepEqual(others.map((e) => e.event_type).sort(), ['flow', 'http']);
+  for (const e of others) assert.deepEqual(e.vlan, [1111], e.event_type);
   const withVerdict = await run(['-c', yaml]);
   assert.equal(withVerdict.length, 2);
   for (const a of withVerdict) assert.deepEqual(a.verdict, { action: 'alert' });

@@ -43,6 +43,15 @@ test('eve: Suricata field names', () => {
   assert.equal(full['xff'], '203.0.113.9');
   assert.equal(full['http_request_body'], Buffer.from('u=1').toString('base64'));
   assert.deepEqual((full['request_headers'] as unknown[])[0], { name: 'Host', value: 'Shop.Example:8443' });
+  // A request without a response still logs length 0, as Suricata does.
+  const [lone] = parseSplit(bytes('GET /only HTTP/1.1\r\nHost: h\r\n\r\n'), bytes(''));
+  assert.deepEqual(httpEveObject(lone!), {
+    hostname: 'h',
+    url: '/only',
+    http_method: 'GET',
+    protocol: 'HTTP/1.1',
+    length: 0,
+  });
 });
 
 test(

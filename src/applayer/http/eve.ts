@@ -41,7 +41,8 @@ export function httpEveObject(tx: HttpTransaction, opts: HttpEveOptions = {}): R
   if (tx.status >= 0) o['status'] = tx.status;
   else if (tx.statusString !== '') o['status_string'] = tx.statusString;
   if (tx.location !== '') o['redirect'] = tx.location;
-  if (tx.responseStarted) o['length'] = tx.responseBodyLength;
+  // Always present, 0 before any response (Suricata's EveHttpLogJSONBasic sets it unconditionally).
+  o['length'] = tx.responseStarted ? tx.responseBodyLength : 0;
   if (opts.bodies === true) {
     if (tx.requestBody.length > 0) o['http_request_body'] = Buffer.from(tx.requestBody).toString('base64');
     if (tx.responseBody.length > 0) o['http_response_body'] = Buffer.from(tx.responseBody).toString('base64');
