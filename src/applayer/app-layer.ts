@@ -103,6 +103,12 @@ export interface AppLayerOptions {
   responseBodyLimit?: number;
   /** Content-Encoding layers decoded at most (libhtp's response-body-decompress-layer-limit). */
   decompressLayerLimit?: number;
+  /**
+   * Each HTTP request once complete (HttpOptions.onRequest), for detection's request side; the
+   * record's `tx` is the object the finished record carries later. Not a finished transaction:
+   * loggers must not see it.
+   */
+  onHttpRequest?: (rec: HttpRecord) => void;
 }
 
 const P_UNKNOWN = 0;
@@ -378,6 +384,7 @@ export class AppLayer {
       this.proto[slot] = P_HTTP;
       this.concluded(slot, dir, P_HTTP);
       this.flowsByProto.http++;
+      const onRequest = this.opts.onHttpRequest;
       this.http[slot] = new HttpConnection({
         requestBodyLimit: this.opts.requestBodyLimit,
         responseBodyLimit: this.opts.responseBodyLimit,
@@ -386,6 +393,12 @@ export class AppLayer {
           this.transactions++;
           this.emit({ kind: 'http', slot, tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx });
         },
+        ...(onRequest === undefined
+          ? {}
+          : {
+              onRequest: (tx: HttpTransaction) =>
+                onRequest({ kind: 'http', slot, tsUs: tx.tsUs, flow: this.flows.tupleOf(slot), tx }),
+            }),
       });
       this.feedHttp(slot, dir, pb, po, pl);
     } else if (

@@ -148,6 +148,8 @@ export class PacketEngine {
           requestBodyLimit: cfg.http.requestBodyLimit,
           responseBodyLimit: cfg.http.responseBodyLimit,
           decompressLayerLimit: cfg.http.decompressLayerLimit,
+          // The request side of an HTTP transaction is inspected once the request is complete.
+          onHttpRequest: (rec) => this.detector?.txRequest(rec, this.pcapCnt),
         },
       );
       this.app = app;

@@ -188,3 +188,28 @@ test('a transaction alert raised as its flow ends marks the flow record alerted'
   assert.equal(flows.length, 1);
   assert.equal(flows[0]!.flow?.alerted, true);
 });
+
+test('an HTTP request is inspected once complete, while its response is still coming', async () => {
+  const request = Buffer.from('GET /early/check HTTP/1.1\r\nHost: a.example\r\n\r\n');
+  // The response announces more body than it sends: the transaction never ends in the capture.
+  const head = 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n';
+  const response = Buffer.concat([Buffer.from(head), Buffer.alloc(3000, 0x61)]);
+  // 1 SYN, 2 SYN/ACK, 3 ACK, 4 request, 5 server ACK, 6-8 response, 9 ACK, 10 FIN, 11 FIN, 12 ACK.
+  const eve = await analyzeEve(httpPcap([{ request, response }]), [
+    'alert http any any -> any any (msg:"uri"; http.uri; content:"/early/"; sid:1;)',
+    'alert http any any -> any any (msg:"status"; http.stat_code; content:"200"; sid:2;)',
+  ]);
+  const lines = fs
+    .readFileSync(eve, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"event_type":"alert"'))
+    .map((l) => JSON.parse(l) as EveAlert & { http: { status?: number; length: number } });
+  const uri = lines.filter((a) => a.alert.signature_id === 1);
+  assert.equal(uri.length, 1);
+  // The first to-server packet after the server acknowledged the request, with the response so far.
+  assert.equal(uri[0]!.pcap_cnt, 9);
+  assert.equal(uri[0]!.http.status, 200);
+  assert.equal(uri[0]!.http.length, 3000);
+  // The response side is inspected when the (unfinished) transaction is handed over, once.
+  assert.equal(lines.filter((a) => a.alert.signature_id === 2).length, 1);
+});

@@ -57,6 +57,12 @@ export interface HttpOptions {
   doubleDecode?: boolean;
   /** Called with each finished transaction; without it they queue for `drain()`. */
   onTransaction?: (tx: HttpTransaction) => void;
+  /**
+   * Called once per transaction when its request is complete (line, headers and body), before the
+   * response may be: detection inspects the request side then, as Suricata does, instead of when
+   * the whole transaction ends. The object is the one later passed to `onTransaction`.
+   */
+  onRequest?: (tx: HttpTransaction) => void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -316,6 +322,7 @@ export class HttpConnection {
   private readonly layerLimit: number;
   private readonly doubleDecode: boolean;
   private readonly onTransaction: ((tx: HttpTransaction) => void) | null;
+  private readonly onRequest: ((tx: HttpTransaction) => void) | null;
 
   constructor(opts: HttpOptions = {}) {
     this.requestBodyLimit = Math.max(0, opts.requestBodyLimit ?? DEFAULT_REQUEST_BODY_LIMIT);
@@ -324,6 +331,7 @@ export class HttpConnection {
     this.layerLimit = Math.max(1, opts.decompressLayerLimit ?? DEFAULT_DECOMPRESS_LAYER_LIMIT);
     this.doubleDecode = opts.doubleDecode ?? true;
     this.onTransaction = opts.onTransaction ?? null;
+    this.onRequest = opts.onRequest ?? null;
   }
 
   /** Finished transactions not yet taken (only used without `onTransaction`). */
@@ -1142,12 +1150,13 @@ export class HttpConnection {
       if (layers === null) {
         tx.requestBody = body;
         tx.requestBodyTruncated = dropped;
-        return;
+      } else {
+        const r = decodeLayers(layers, body, this.requestBodyLimit, this.compressedBodyLimit);
+        if (r.error) tx.addEvent(HTTP_EVENT.GZIP_DECOMPRESSION_FAILED);
+        tx.requestBody = r.data;
+        tx.requestBodyTruncated = r.truncated || dropped;
       }
-      const r = decodeLayers(layers, body, this.requestBodyLimit, this.compressedBodyLimit);
-      if (r.error) tx.addEvent(HTTP_EVENT.GZIP_DECOMPRESSION_FAILED);
-      tx.requestBody = r.data;
-      tx.requestBodyTruncated = r.truncated || dropped;
+      this.onRequest?.(tx);
       return;
     }
     tx.responseComplete = true;

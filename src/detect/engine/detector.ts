@@ -11,7 +11,8 @@
 import type { PacketBatch } from '../../capture/batch.js';
 import { FFLAG, LAYER, TCP_FLAG } from '../../decode/batch.js';
 import type { DecodedBatch } from '../../decode/batch.js';
-import type { AppRecord } from '../../applayer/app-layer.js';
+import type { AppRecord, HttpRecord } from '../../applayer/app-layer.js';
+import type { HttpTransaction } from '../../applayer/http/parser.js';
 import type { FlowTuple } from '../../flow/table.js';
 import { formatIp } from '../../flow/key.js';
 import { BUFFERS, applyTransforms, httpBuffer } from './buffers.js';
@@ -352,6 +353,8 @@ export class Detector {
    * carry the flow's `vlan` like packet alerts (Suricata logs it on every alert of a VLAN flow).
    */
   private readonly slotVlan: Uint32Array;
+  /** HTTP transactions whose request side was handed over early (txRequest). */
+  private readonly requestSeen = new WeakSet<HttpTransaction>();
   /** Transaction records waiting for the packet that acknowledges their data, by slot (see tx). */
   private readonly pendingTx = new Map<number, PendingTx[]>();
   /**
@@ -1807,6 +1810,25 @@ export class Detector {
    * are inspected at once: the file store reads their marks as soon as the record is handed on.
    */
   tx(rec: AppRecord, pcapCnt = 0): void {
+    // A request handed over early (txRequest) has had its side queued: only the response is left.
+    this.queueTx(rec, pcapCnt, rec.kind === 'http' && this.requestSeen.has(rec.tx) ? 2 : 3);
+  }
+
+  /**
+   * An HTTP request complete before its transaction ends: its to-server side is inspected from now
+   * on (on the first to-server packet after the server acknowledged it, as for whole records), so a
+   * request alerts while the response is still coming, as in Suricata; the finished record later
+   * brings the to-client side. With `filestore` rules the whole record is inspected at the end (the
+   * file store reads the marks that record carries).
+   */
+  txRequest(rec: HttpRecord, pcapCnt = 0): void {
+    if (this.storeFlow !== null) return;
+    this.requestSeen.add(rec.tx);
+    this.queueTx(rec, pcapCnt, 1);
+  }
+
+  /** Inspect `sides` of `rec` now, or queue them for the packets that acknowledge its data (see tx). */
+  private queueTx(rec: AppRecord, pcapCnt: number, sides: number): void {
     const dec = this.curDec;
     const slot = rec.slot;
     if (dec !== null && slot >= 0 && dec.flowSlot[this.curI] === slot) {
@@ -1814,7 +1836,7 @@ export class Detector {
       if (this.storeFlow === null && rec.flow.proto === 6 && (dec.tcpFlags[this.curI]! & TCP_FLAG.RST) === 0) {
         let q = this.pendingTx.get(slot);
         if (q === undefined) this.pendingTx.set(slot, (q = []));
-        q.push({ rec, dataDir: dec.flowDir[this.curI]! & 1, parsed: false, sides: 3, pcapCnt });
+        q.push({ rec, dataDir: dec.flowDir[this.curI]! & 1, parsed: false, sides, pcapCnt });
         // Bounded: a one-sided capture never acknowledges; the oldest is inspected here.
         if (q.length > MAX_PENDING_TX) {
           const old = q.shift()!;
@@ -1823,7 +1845,7 @@ export class Detector {
         return;
       }
     } else if (slot >= 0 && this.pendingTx.has(slot)) this.flushTx(slot);
-    this.inspectTx(rec, pcapCnt, 3);
+    this.inspectTx(rec, pcapCnt, sides);
   }
 
   /** Packet i of the flow in `slot`: parse the waiting records it acknowledges, inspect the sides now due. */
