@@ -84,7 +84,7 @@ export class Ctx {
     checksums: boolean,
     vxlanPort: Uint8Array,
     defrag: Defrag,
-    genevePort: Uint8Array = new Uint8Array(65536),
+    genevePort: Uint8Array,
   ) {
     this.ev = ev;
     this.out = out;

@@ -103,10 +103,8 @@ export class Decoder {
 
   constructor(opts: DecodeOptions) {
     this.events = new Uint32Array(DECODER_EVENT_COUNT);
-    const vx = new Uint8Array(65536);
-    for (const p of opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS) if (Number.isInteger(p) && p > 0 && p < 65536) vx[p] = 1;
-    const gv = new Uint8Array(65536);
-    for (const p of opts.genevePorts ?? DEFAULT_GENEVE_PORTS) if (Number.isInteger(p) && p > 0 && p < 65536) gv[p] = 1;
+    const vx = portTable(opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS);
+    const gv = portTable(opts.genevePorts ?? DEFAULT_GENEVE_PORTS);
     const defrag = new Defrag(
       {
         maxTrackers: opts.defragMaxTrackers ?? DEFAULT_DEFRAG_MAX_TRACKERS,
@@ -152,6 +150,13 @@ export class Decoder {
   defragUsage(): { trackers: number; bytes: number } {
     return { trackers: this.c.defrag.active, bytes: this.c.defrag.bytes };
   }
+}
+
+/** A 65536-entry table with 1 at each valid port of `ports` (a tunnel decoder's UDP ports). */
+function portTable(ports: readonly number[]): Uint8Array {
+  const t = new Uint8Array(65536);
+  for (const p of ports) if (Number.isInteger(p) && p > 0 && p < 65536) t[p] = 1;
+  return t;
 }
 
 /** Resets the L3/L4 columns of packet i before decoding a tunnel's inner packet. */

@@ -120,6 +120,11 @@ const LIVE = 1;
 const ENDED = 2;
 
 const REASONS: readonly FlowEndReason[] = ['timeout', 'forced', 'shutdown'];
+
+/** The VLAN ids of a flow key's packed VLAN word (DecodedBatch.vlan), outer first; [] untagged. */
+function vlanIds(v: number): number[] {
+  return v === 0 ? [] : v < 4096 ? [v] : [v >>> 12, v & 0xfff];
+}
 const R_TIMEOUT = 0;
 const R_FORCED = 1;
 const R_SHUTDOWN = 2;
@@ -330,7 +335,7 @@ export class FlowTable {
       proto: (meta >>> 8) & 0xff,
     };
     const v = key[o + K_VLAN]! >>> 0;
-    if (v !== 0) t.vlan = v < 4096 ? [v] : [v >>> 12, v & 0xfff];
+    if (v !== 0) t.vlan = vlanIds(v);
     return t;
   }
 
@@ -935,7 +940,7 @@ export class FlowTable {
     }
     const icmp = proto === 1 || proto === 58;
     const v = key[o + K_VLAN]! >>> 0;
-    const vlan = v === 0 ? [] : v < 4096 ? [v] : [v >>> 12, v & 0xfff];
+    const vlan = vlanIds(v);
     let cid = '';
     if (!this.withCommunityId) {
       // Not wanted by any consumer of this run.

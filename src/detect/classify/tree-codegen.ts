@@ -79,6 +79,9 @@ export function compileForest(
 ): (CompiledTree | null)[] {
   const out: (CompiledTree | null)[] = [];
   let budget = CODEGEN_MAX_TOTAL_NODES;
+  // Row stride of the warm-up rows: one past the largest feature index any tree splits on.
+  let d = 1;
+  for (let i = 0; i < t.feature.length; i++) if (t.feature[i]! >= d) d = t.feature[i]! + 1;
   for (let k = 0; k < t.roots.length; k++) {
     const tree =
       budget > 0 && (skip === null || skip[k] !== 1)
@@ -100,7 +103,7 @@ export function compileForest(
       out.push(null);
       continue;
     }
-    warmTree(t, t.roots[k]!, C, fn);
+    warmTree(t, t.roots[k]!, C, d, fn);
     out.push(fn);
   }
   return out;
@@ -163,10 +166,7 @@ export function leafRows(
  * default forest's 50 trees deoptimised 77 times and its first 50,000 flows cost ~45 µs each
  * instead of ~1.5 (2.5 s of a 2 M-packet analyze, docs/ml-models.md). Outputs go to a scratch array.
  */
-function warmTree(t: FlatTrees, root: number, C: number, fn: CompiledTree): void {
-  let d = 1;
-  const { feature } = t;
-  for (let i = 0; i < feature.length; i++) if (feature[i]! >= d) d = feature[i]! + 1;
+function warmTree(t: FlatTrees, root: number, C: number, d: number, fn: CompiledTree): void {
   const { rows, n } = leafRows(t, root, d);
   if (n === 0) return;
   const out = new Float64Array(n * C);
