@@ -1,6 +1,10 @@
-/** `vigil rules check FILE...`: parse rule files and report loaded and skipped counts. */
+/**
+ * `vigil rules check FILE...`: load rule files as `vigil analyze --rules` does (parsed and
+ * compiled for the matcher) and report loaded and skipped counts.
+ */
 import { parseArgs } from 'node:util';
-import { RuleFileError, loadRuleFiles } from '../detect/signatures/ruleset.js';
+import { loadDetectRules } from '../detect/engine/load.js';
+import { RuleFileError } from '../detect/signatures/ruleset.js';
 import type { SkippedRule } from '../detect/signatures/ruleset.js';
 import { CliError, usageError } from './errors.js';
 import { engineConfigFrom } from './options.js';
@@ -10,8 +14,9 @@ const USAGE = `usage: vigil rules check FILE... [--json] [--verbose] [--set vars
        vigil rules update --source PATH_OR_URL... [options]   (vigil rules update --help)
 
 Parses Suricata (and Snort 2) rule files, and Snort 3 rules, which are recognised rule by rule
-(comma content modifiers, sticky http_* buffers, service:, header-less "alert http (...)"), and
-reports how many rules load and why the others are skipped.
+(comma content modifiers, sticky http_* buffers, service:, header-less "alert http (...)"),
+compiles them as vigil analyze --rules does, and reports how many rules load and why the others
+are skipped.
 `;
 
 /** Skip reasons grouped at keyword level, most frequent first. */
@@ -49,7 +54,9 @@ export function rulesCommand(argv: string[]): number | Promise<number> {
   const cfg = engineConfigFrom(parsed.values, (m) => void process.stderr.write(`vigil: warning: ${m}\n`));
   let set;
   try {
-    set = loadRuleFiles(files, cfg.vars);
+    // The same load as `vigil analyze --rules FILE... --no-builtin-rules`: a rule that parses but
+    // cannot be compiled for the matcher is skipped there too, so it counts as skipped here.
+    set = loadDetectRules({ ruleFiles: files, vars: cfg.vars, classificationFile: null, thresholdFile: null });
   } catch (e) {
     if (e instanceof RuleFileError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
     throw e;

@@ -314,6 +314,12 @@ export function alertEvent(a: AlertRecord, host: string, opts: AlertEveOptions =
       ev['http'] = httpEveObject(tx.tx);
     } else if (tx.kind === 'tls') ev['tls'] = tlsEveObject(tx.info);
     else if (tx.kind === 'ssh') ev['ssh'] = sshEveObject(tx.conn);
+    else if (tx.kind === 'smtp') {
+      ev['tx_id'] = tx.tx.id;
+      const body = smtpEveBody(tx.tx);
+      ev['smtp'] = body.smtp;
+      if (body.email !== undefined) ev['email'] = body.email;
+    }
   }
   return ev;
 }

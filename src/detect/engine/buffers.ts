@@ -123,15 +123,18 @@ export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean)
       return latin1(s + '\r\n');
     }
     case 'http.start': {
-      const line = toServer
-        ? tx.method === ''
-          ? ''
-          : `${tx.method} ${tx.uriRaw}${tx.protocol === '' ? '' : ' ' + tx.protocol}`
-        : tx.responseStarted
-          ? `${tx.responseProtocol} ${tx.statusString}${tx.statusMessage === '' ? '' : ' ' + tx.statusMessage}`
-          : '';
+      const line = startLine(tx, toServer);
+      return line === '' ? null : latin1(`${line}\r\n${headerBlock(hdrs)}\r\n`);
+    }
+    case 'payload': {
+      // Payload matches of an HTTP rule (compile.ts): the message as sent, rebuilt — start line,
+      // headers, blank line, then the body as far as it was kept (dechunked and decompressed, where
+      // Suricata's raw stream would hold the transfer encoding).
+      const line = startLine(tx, toServer);
       if (line === '') return null;
-      return latin1(`${line}\r\n${headerBlock(hdrs)}\r\n`);
+      const head = latin1(`${line}\r\n${headerBlock(hdrs)}\r\n`);
+      const body = toServer ? tx.requestBody : tx.responseBody;
+      return body.length === 0 ? head : Buffer.concat([head, body]);
     }
     case 'http.host': {
       if (!toServer) return null;
@@ -187,6 +190,15 @@ export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean)
     default:
       return null;
   }
+}
+
+/** The request line (to server) or status line of a transaction as sent; '' before it was seen. */
+function startLine(tx: HttpTransaction, toServer: boolean): string {
+  if (toServer)
+    return tx.method === '' ? '' : `${tx.method} ${tx.uriRaw}${tx.protocol === '' ? '' : ' ' + tx.protocol}`;
+  return tx.responseStarted
+    ? `${tx.responseProtocol} ${tx.statusString}${tx.statusMessage === '' ? '' : ' ' + tx.statusMessage}`
+    : '';
 }
 
 function single(headers: [string, string][], name: string): Buffer | null {

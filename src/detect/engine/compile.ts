@@ -629,6 +629,7 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   let filestore: FilestoreSpec | null = null;
   let fastContent: { c: ContentMatch; prog: BufferProg } | null = null;
   let bestContent: { c: ContentMatch; prog: BufferProg } | null = null;
+  let bestTxContent: { c: ContentMatch; prog: BufferProg } | null = null;
   let sawMatch = false;
   for (const o of rule.options) {
     const kw = o.keyword;
@@ -645,6 +646,12 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
         if (!c.negated) {
           if (c.fastPattern !== false && fastContent === null) fastContent = { c, prog };
           if (bestContent === null || c.bytes.length > bestContent.c.bytes.length) bestContent = { c, prog };
+          if (
+            prog.buffer !== 'base64_data' &&
+            BUFFERS[prog.buffer]!.scope !== 'pkt' &&
+            (bestTxContent === null || c.bytes.length > bestTxContent.c.bytes.length)
+          )
+            bestTxContent = { c, prog };
         }
         continue;
       }
@@ -975,9 +982,26 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   }
   if (scope === 'pkt' && (r.tlsVersions.length > 0 || r.sshChecks.length > 0))
     scope = r.tlsVersions.length > 0 ? 'tls' : 'ssh';
+  // file.data in an SMTP rule (`alert smtp`, Snort's `service:smtp`): the mail's attachments.
+  if (
+    scope === 'http' &&
+    r.appProtos !== null &&
+    r.appProtos.includes('smtp') &&
+    !r.appProtos.includes('http') &&
+    r.progs.every((g) => g.buffer === 'base64_data' || BUFFERS[g.buffer]!.scope === 'pkt' || g.buffer === 'file.data')
+  )
+    scope = 'smtp';
   if (scope !== 'pkt') {
+    // Payload matches in an HTTP rule (ET's `content:"../"; depth:200; http.uri; ...`): Suricata
+    // inspects them on the raw stream of the rule's direction as one of the transaction's
+    // engines; here on the message rebuilt from the transaction (Detector, httpBuffer 'payload').
+    // Header buffers (tcp.hdr, ...), and payloads in other protocols' rules, have no such view.
     for (const g of r.progs)
-      if (g.buffer !== 'base64_data' && BUFFERS[g.buffer]!.scope === 'pkt')
+      if (
+        g.buffer !== 'base64_data' &&
+        BUFFERS[g.buffer]!.scope === 'pkt' &&
+        (g.buffer !== 'payload' || scope !== 'http')
+      )
         throw new CompileError(
           'packet and transaction buffers in one rule',
           'packet and transaction buffers in one rule',
@@ -1007,7 +1031,9 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   }
   if (r.flow & FLOW_ONLY_STREAM) r.streamMode = 'stream';
   else if (r.flow & FLOW_NO_STREAM) r.streamMode = 'pkt';
-  const chosen = fastContent ?? bestContent;
+  // A transaction rule's longest content in a transaction buffer, not in its rebuilt payload: the
+  // transaction buffers' prefilters are the ones already scanned (http.start's shared automaton).
+  const chosen = fastContent ?? (scope !== 'pkt' && bestTxContent !== null ? bestTxContent : bestContent);
   if (chosen !== null) r.fast = { prog: r.progs.indexOf(chosen.prog), pat: fastBytes(chosen.c) };
   r.ipOnly =
     !sawMatch &&

@@ -1889,6 +1889,10 @@ export class Detector {
         if ((sides & (1 << side)) !== 0) this.txSide(rec, 'dns', side, pcapCnt);
         return;
       }
+      case 'smtp':
+        // A mail goes to the server: its rules (file.data, the attachments) have that side only.
+        if ((sides & 1) !== 0) this.txSide(rec, 'smtp', 0, pcapCnt);
+        return;
       case 'tls':
       case 'ssh':
         if ((sides & 1) !== 0) this.txSide(rec, rec.kind, 0, pcapCnt);
@@ -1973,6 +1977,15 @@ export class Detector {
           default:
             return null;
         }
+      }
+      case 'smtp': {
+        // Each attachment's decoded bytes, as kept (Suricata's SMTP files: the attachments).
+        if (name !== 'file.data' || !ts) return null;
+        const atts = rec.tx.attachments;
+        const out: Buffer[] = [];
+        for (const a of atts)
+          if (a.data.length > 0) out.push(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length));
+        return out.length === 0 ? null : out;
       }
       case 'ssh': {
         const b = ts ? rec.conn.client : rec.conn.server;
