@@ -50,3 +50,34 @@ test('app-layer-protocol keeps its mode; protocol-detection-only rules are marke
   assert.equal(compile('alert http any any -> any any (app-layer-protocol:http; sid:1;)').pdOnly, false);
   assert.equal(compile('alert tcp any any -> any any (sid:1;)').pdOnly, false);
 });
+
+test('payload matches in HTTP rules: loaded, prefiltered on a transaction buffer where one has a content', () => {
+  const fastBuffer = (text: string): string => {
+    const r = compile(text);
+    assert.equal(r.scope, 'http');
+    return r.progs[r.fast!.prog]!.buffer;
+  };
+  // The longest content is in the payload, and even a fast_pattern there: http.uri's is used.
+  assert.equal(
+    fastBuffer('alert http any any -> any any (content:"a-long-payload-content"; http.uri; content:"/x"; sid:1;)'),
+    'http.uri',
+  );
+  assert.equal(
+    fastBuffer('alert http any any -> any any (content:"abc"; fast_pattern; http.method; content:"GET"; sid:1;)'),
+    'http.method',
+  );
+  // No content in a transaction buffer (urilen alone): the payload content is the prefilter.
+  assert.equal(fastBuffer('alert http any any -> any any (content:"/icon.php"; urilen:9; sid:1;)'), 'payload');
+  // Header buffers, or a payload match in another protocol's rule, have no rebuilt message.
+  assert.throws(
+    () => compile('alert http any any -> any any (tcp.hdr; content:"|50|"; http.method; content:"GET"; sid:1;)'),
+    /packet and transaction buffers in one rule/,
+  );
+  assert.throws(
+    () => compile('alert tls any any -> any any (content:"|16 03|"; tls.sni; content:"x"; sid:1;)'),
+    /packet and transaction buffers in one rule/,
+  );
+  // file.data in an SMTP rule inspects the mail's attachments.
+  assert.equal(compile('alert smtp any any -> any any (file.data; content:"MZ"; sid:1;)').scope, 'smtp');
+  assert.equal(compile('alert http any any -> any any (file.data; content:"MZ"; sid:1;)').scope, 'http');
+});

@@ -1031,9 +1031,12 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   }
   if (r.flow & FLOW_ONLY_STREAM) r.streamMode = 'stream';
   else if (r.flow & FLOW_NO_STREAM) r.streamMode = 'pkt';
-  // A transaction rule's longest content in a transaction buffer, not in its rebuilt payload: the
-  // transaction buffers' prefilters are the ones already scanned (http.start's shared automaton).
-  const chosen = fastContent ?? (scope !== 'pkt' && bestTxContent !== null ? bestTxContent : bestContent);
+  // A transaction rule's fast pattern comes from a transaction buffer when it has a content there,
+  // even over a `fast_pattern` on a payload content: any required content is a correct prefilter,
+  // and the transaction buffers' automatons are scanned anyway (http.start's shared one), where a
+  // payload prefilter would rebuild and scan every message (bodies included) for a few rules.
+  const txFastOk = fastContent !== null && (scope === 'pkt' || fastContent.prog.buffer !== 'payload');
+  const chosen = scope !== 'pkt' && !txFastOk && bestTxContent !== null ? bestTxContent : (fastContent ?? bestContent);
   if (chosen !== null) r.fast = { prog: r.progs.indexOf(chosen.prog), pat: fastBytes(chosen.c) };
   r.ipOnly =
     !sawMatch &&
