@@ -80,4 +80,9 @@ test('payload matches in HTTP rules: loaded, prefiltered on a transaction buffer
   // file.data in an SMTP rule inspects the mail's attachments.
   assert.equal(compile('alert smtp any any -> any any (file.data; content:"MZ"; sid:1;)').scope, 'smtp');
   assert.equal(compile('alert http any any -> any any (file.data; content:"MZ"; sid:1;)').scope, 'http');
+  // For any protocol, or HTTP and SMTP: HTTP bodies and attachments.
+  const any = compile('alert tcp any any -> any any (file.data; content:"MZ"; sid:1;)');
+  assert.deepEqual([any.scope, any.smtpFiles], ['http', true]);
+  assert.equal(compile('alert http any any -> any any (file.data; content:"MZ"; sid:1;)').smtpFiles, false);
+  assert.equal(compile('alert tcp any any -> any any (http.uri; content:"/x"; sid:1;)').smtpFiles, false);
 });

@@ -183,6 +183,11 @@ export interface CompiledRule {
    * (to client); `flow` for the ssn/flow scopes (every later file of the flow too). null without.
    */
   filestore: { bits: number; flow: boolean } | null;
+  /**
+   * An HTTP-scope rule whose only transaction buffer is `file.data` and whose protocol allows SMTP
+   * (`alert tcp`, `service:http,smtp`): it also inspects mail attachments (the SMTP group).
+   */
+  smtpFiles: boolean;
   text: string;
 }
 
@@ -611,6 +616,7 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
     dpRanges: portRanges(rule.dstPorts),
     ml: null,
     filestore: null,
+    smtpFiles: false,
     text: rule.text,
   };
   const mlOf = (): MlCheck => (r.ml ??= { cls: null, confidence: null, anomaly: null, secondOpinion: false });
@@ -982,15 +988,17 @@ export function compileRule(rule: ParsedRule, priority: number): CompiledRule {
   }
   if (scope === 'pkt' && (r.tlsVersions.length > 0 || r.sshChecks.length > 0))
     scope = r.tlsVersions.length > 0 ? 'tls' : 'ssh';
-  // file.data in an SMTP rule (`alert smtp`, Snort's `service:smtp`): the mail's attachments.
-  if (
-    scope === 'http' &&
-    r.appProtos !== null &&
-    r.appProtos.includes('smtp') &&
-    !r.appProtos.includes('http') &&
-    r.progs.every((g) => g.buffer === 'base64_data' || BUFFERS[g.buffer]!.scope === 'pkt' || g.buffer === 'file.data')
-  )
-    scope = 'smtp';
+  // file.data is every file-carrying protocol's (Suricata): in a rule for SMTP only (`alert smtp`,
+  // Snort's `service:smtp`) the mail's attachments; in one for any protocol (`alert tcp`) or for
+  // HTTP and SMTP, HTTP bodies and attachments both (the HTTP scope, plus the SMTP group).
+  const onlyFileData = r.progs.every(
+    (g) => g.buffer === 'base64_data' || g.buffer === 'file.data' || BUFFERS[g.buffer]!.scope === 'pkt',
+  );
+  const withPayload = r.progs.some((g) => g.buffer === 'payload');
+  if (scope === 'http' && onlyFileData && r.appProtos !== null && r.appProtos.includes('smtp')) {
+    if (!r.appProtos.includes('http')) scope = 'smtp';
+    else r.smtpFiles = !withPayload;
+  } else if (scope === 'http' && onlyFileData && r.appProtos === null) r.smtpFiles = !withPayload;
   if (scope !== 'pkt') {
     // Payload matches in an HTTP rule (ET's `content:"../"; depth:200; http.uri; ...`): Suricata
     // inspects them on the raw stream of the rule's direction as one of the transaction's

@@ -696,7 +696,7 @@ export class Detector {
         const always: number[] = [];
         const byKey = new Map<string, { buffer: string; prog: BufferProg; b: MpmBuilder; patRule: number[] }>();
         for (const r of this.rules) {
-          if (r.scope !== scope) continue;
+          if (r.scope !== scope && !(scope === 'smtp' && r.smtpFiles)) continue;
           if ((BUFFER_SIDE[r.txDir] & (side === 0 ? 1 : 2)) === 0) continue;
           const fp = r.fast;
           const prog = fp === null ? null : r.progs[fp.prog]!;
@@ -2044,7 +2044,11 @@ export class Detector {
     if (this.env.exhaustive === true) {
       nc = 0;
       for (const r of this.rules)
-        if (r.scope === scope && (BUFFER_SIDE[r.txDir] & (side === 0 ? 1 : 2)) !== 0) cand[nc++] = r.id;
+        if (
+          (r.scope === scope || (scope === 'smtp' && r.smtpFiles)) &&
+          (BUFFER_SIDE[r.txDir] & (side === 0 ? 1 : 2)) !== 0
+        )
+          cand[nc++] = r.id;
     }
     if (nc === 0) return;
     const t = rec.flow;
