@@ -261,6 +261,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       sink: { module: new URL('../output/analyze-sink.js', import.meta.url).href, options: sinkOptions },
       onDrain: (lines) => eve?.writeLines(lines as string),
       onProgress: progress ? (pos) => progress.update(pos) : undefined,
+      file,
     });
   } finally {
     progress?.stop();

@@ -264,8 +264,12 @@ export class PacketEngine {
     });
   }
 
-  /** Decode and track one batch. */
-  process(pkts: PacketBatch): void {
+  /**
+   * Decode and track one batch. `numbers`: the capture-wide packet number (1-based) of each of its
+   * packets when the batch holds only a shard of the capture (a worker reading the file itself),
+   * so that alerts carry Suricata's `pcap_cnt`; without it packets are numbered in arrival order.
+   */
+  process(pkts: PacketBatch, numbers: Float64Array | null = null): void {
     const n = pkts.count;
     if (n === 0) return;
     // A larger batch would be decoded only in part, silently: refuse it (callers size batches to
@@ -287,7 +291,7 @@ export class PacketEngine {
       // Payload prefilter scans for the whole batch first (see Detector.prescan).
       if (det !== null) det.prescan(pkts, dec);
       for (let i = 0; i < n; i++) {
-        this.pcapCnt = base + i + 1;
+        this.pcapCnt = numbers === null ? base + i + 1 : numbers[i]!;
         if (this.midstreamPass && !this.inspected(dec, i)) continue;
         if (app !== null) app.beginPacket();
         if (det !== null) det.setCurrent(pkts, dec, i);

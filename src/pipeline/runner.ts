@@ -29,6 +29,11 @@ export interface RunOptions {
   onDrain: (data: unknown) => void;
   /** Called after each batch with the input position, for progress display. */
   onProgress?: (position: number, size: number, packets: number) => void;
+  /**
+   * The capture file `reader` reads. With several workers, each worker then reads the file itself
+   * and keeps its own shard (runFileSharded); without it the reader thread copies packets to them.
+   */
+  file?: string;
 }
 
 export interface RunResult {
@@ -50,7 +55,11 @@ export async function runCapture(reader: CaptureReader, opts: RunOptions): Promi
   const t0 = process.hrtime.bigint();
   const limit = opts.maxPackets > 0 ? opts.maxPackets : Number.POSITIVE_INFINITY;
   const res =
-    opts.workers <= 1 ? await runInline(reader, opts, limit) : await runSharded(reader, opts, limit, opts.workers);
+    opts.workers <= 1
+      ? await runInline(reader, opts, limit)
+      : opts.file !== undefined
+        ? await runFileSharded(reader, opts.file, opts, limit, opts.workers)
+        : await runSharded(reader, opts, limit, opts.workers);
   res.wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return res;
 }
@@ -91,6 +100,77 @@ async function runInline(reader: CaptureReader, opts: RunOptions, limit: number)
     truncatedByLimit: truncated,
     wallSeconds: 0,
   };
+}
+
+/**
+ * Several workers over a capture file: each reads the whole file and keeps the packets its IP-pair
+ * shard owns (the same choice the reader thread makes in runSharded), so this thread reads nothing
+ * and no packet is copied between threads; a worker's packets stay in its own WebAssembly arena,
+ * where the payload prefilter scans them. Reading and parsing every record twice costs less than
+ * the copy and hand-over it replaces (docs/performance.md "Session 14"). `reader` only supplies the
+ * file size for progress; the workers report read errors (the same in each: worker 0's is kept).
+ */
+async function runFileSharded(
+  reader: CaptureReader,
+  file: string,
+  opts: RunOptions,
+  limit: number,
+  nWorkers: number,
+): Promise<RunResult> {
+  type Finished = Extract<FromWorker, { kind: 'finished' }>;
+  const workers: Worker[] = [];
+  const finished: Promise<Finished>[] = [];
+  try {
+    for (let w = 0; w < nWorkers; w++) {
+      const init: WorkerInit = {
+        cfg: opts.cfg,
+        workerId: w,
+        shards: nWorkers,
+        capacity: BATCH_PACKETS,
+        sink: opts.sink,
+        slots: [],
+        file: { path: file, limit: Number.isFinite(limit) ? limit : 0 },
+      };
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      workers.push(worker);
+      finished.push(
+        new Promise<Finished>((resolve, reject) => {
+          worker.on('message', (msg: FromWorker) => {
+            switch (msg.kind) {
+              case 'error':
+                reject(new Error(`pipeline worker failed: ${msg.message}`));
+                return;
+              case 'progress':
+                opts.onProgress?.(msg.position, reader.size, msg.packets);
+                return;
+              case 'done':
+                if (msg.data !== null) opts.onDrain(msg.data);
+                return;
+              case 'finished':
+                if (msg.data !== null) opts.onDrain(msg.data);
+                resolve(msg);
+                return;
+              default:
+                return;
+            }
+          });
+          worker.on('error', reject);
+          // After 'finished' this is a no-op; before it, the worker died without saying why.
+          worker.on('exit', (code) => reject(new Error(`pipeline worker exited (code ${code})`)));
+        }),
+      );
+    }
+    const done = await Promise.all(finished);
+    return {
+      counters: mergeCounters(done.map((d) => d.counters)),
+      sinkResults: done.map((d) => d.result),
+      readError: done[0]!.readError ?? null,
+      truncatedByLimit: done[0]!.truncated ?? false,
+      wallSeconds: 0,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 interface Shard {
@@ -156,6 +236,7 @@ async function runSharded(
           die(new Error(`pipeline worker failed: ${msg.message}`));
           return;
         }
+        if (msg.kind === 'progress') return; // file mode only
         if (msg.data !== null) opts.onDrain(msg.data);
         if (msg.kind === 'done') {
           shard.free.push(msg.slot);
