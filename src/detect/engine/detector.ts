@@ -327,6 +327,13 @@ export class Detector {
   private readonly ipAll: Int32Array[] = [];
   /** Per slot: 1 once a `pass` rule matched the flow (Suricata then passes the whole flow). */
   private readonly passed: Uint8Array;
+  /**
+   * Per rule, the TCP flags bytes its `flags` checks allow: 8 words (256 bits) from id * 8, all set
+   * for rules without one; null when no rule checks flags. Tested before a candidate is evaluated
+   * (Suricata's prefilter on flags): content-free scan rules (`flags:S; seq:N` to any address of
+   * $HOME_NET) come from the address index for every TCP packet and failed only at their checks.
+   */
+  private readonly flagOk: Uint32Array | null;
   /** Per slot: IP-only rules already inspected in direction 0 (bit 0) / 1 (bit 1), as Suricata does once per flow direction. */
   private readonly ipDone: Uint8Array;
   private readonly ipCand: Int32Array;
@@ -470,6 +477,7 @@ export class Detector {
     this.cand = new Int32Array(Math.max(1, n));
     this.ipDone = new Uint8Array(env.slotCapacity);
     this.passed = new Uint8Array(env.slotCapacity);
+    this.flagOk = flagMasks(this.rules);
     this.slotVlan = new Uint32Array(env.slotCapacity);
     this.protoOnlyRules = this.rules.some(protoOnly);
     this.appSeen = new Uint8Array(this.protoOnlyRules ? env.slotCapacity : 0);
@@ -1023,10 +1031,14 @@ export class Detector {
     let nm = 0;
     const matched = this.ipCand; // reused as the list of rules that alerted on this packet
     const tsUs = pkts.tsUs[i]!;
+    const flagOk = proto === 6 ? this.flagOk : null;
+    const fl = dec.tcpFlags[i]!;
     for (let k = 0; k < nc + ns; k++) {
       const fromSeam = k >= nc;
       const r = this.rules[fromSeam ? this.straddle[k - nc]! : cand[k]!]!;
       if (fromSeam && (indexOf(cand, nc, r.id) || indexOf(matched, nm, r.id))) continue;
+      // A flags check this packet cannot pass: no evaluation (matchPacket/matchStream check it too).
+      if (flagOk !== null && (flagOk[r.id * 8 + (fl >>> 5)]! & (1 << (fl & 31))) === 0) continue;
       this.evaluated++;
       let ok: boolean;
       if (r.streamMode === 'stream' || fromSeam) ok = streamData && this.matchStream(r, pkts, dec, i, tail);
@@ -2320,6 +2332,20 @@ function parseInto(ip: string, w: Uint32Array, o: number): boolean {
   for (let k = 0; k < 4; k++)
     w[o + k] = ((parseInt(groups[2 * k]!, 16) << 16) | parseInt(groups[2 * k + 1]!, 16)) >>> 0;
   return true;
+}
+
+/** Detector.flagOk: per rule, which TCP flags bytes pass all its `flags` checks; null if none has one. */
+function flagMasks(rules: readonly CompiledRule[]): Uint32Array | null {
+  if (!rules.some((r) => r.checks.some((c) => c.k === 'flags'))) return null;
+  const out = new Uint32Array(rules.length * 8).fill(0xffffffff);
+  for (const r of rules) {
+    const fc = r.checks.filter((c) => c.k === 'flags');
+    if (fc.length === 0) continue;
+    for (let f = 0; f < 256; f++)
+      if (!fc.every((c) => flagTest(c.modifier, f & ~c.ignored & 0xff, c.bits)))
+        out[r.id * 8 + (f >>> 5)]! &= ~(1 << (f & 31));
+  }
+  return out;
 }
 
 function flagTest(modifier: string, have: number, want: number): boolean {
