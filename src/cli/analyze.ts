@@ -6,8 +6,8 @@ import { openCaptureFile } from '../capture/open.js';
 import { CaptureError } from '../capture/errors.js';
 import { runCapture } from '../pipeline/runner.js';
 import { detectSpec, protocolCounts, ruleAlertSummary, shadowSummary } from '../pipeline/engine.js';
-import { loadDetectRules } from '../detect/engine/load.js';
-import type { LoadedRules } from '../detect/engine/load.js';
+import { checkDetectFiles, loadDetectRules, ruleLoadReport } from '../detect/engine/load.js';
+import type { LoadedRules, RuleLoadReport } from '../detect/engine/load.js';
 import { RuleFileError } from '../detect/signatures/ruleset.js';
 import { EveWriter, statsEvent } from '../output/eve.js';
 import { TalkerTable } from '../output/talkers.js';
@@ -193,15 +193,23 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       throw e;
     }
   }
+  // One worker: the ruleset is loaded here and handed to the inline engine. Several: each worker
+  // loads it (they cannot share compiled rules), so this thread only checks that the files can be
+  // read, and reports worker 0's load — compiling it here too cost ~2-3 CPU-s and ~400 MB with ET
+  // Open for nothing (docs/performance.md, session 15).
   let rules: LoadedRules | undefined;
+  let ruleReport: RuleLoadReport | null = null;
   if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
     try {
-      rules = loadDetectRules(detectSpec(cfg));
+      if (workers === 1) {
+        rules = loadDetectRules(detectSpec(cfg));
+        ruleReport = ruleLoadReport(rules);
+        reportRuleLoad(ruleReport, warn);
+      } else checkDetectFiles(detectSpec(cfg));
     } catch (e) {
       if (e instanceof RuleFileError) throw new CliError('VIGIL_CLI_INPUT', e.message, 1);
       throw e;
     }
-    reportRuleLoad(rules, warn);
   }
 
   let reader;
@@ -261,6 +269,10 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       sink: { module: new URL('../output/analyze-sink.js', import.meta.url).href, options: sinkOptions },
       onDrain: (lines) => eve?.writeLines(lines as string),
       onProgress: progress ? (pos) => progress.update(pos) : undefined,
+      onRules: (report) => {
+        ruleReport = report;
+        reportRuleLoad(report, warn);
+      },
       file,
     });
   } finally {
@@ -310,7 +322,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     flow_stats: c.flow,
     workers,
     truncated_by_max_packets: result.truncatedByLimit,
-    rules: { loaded: rules?.rules.length ?? 0, skipped: rules?.skipped.length ?? 0 },
+    rules: { loaded: ruleReport?.loaded ?? 0, skipped: ruleReport?.skipped.length ?? 0 },
     ml: mlSummary(models, shadowName, c.ml),
   };
   if (fileStore !== undefined) {
@@ -332,14 +344,14 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
 }
 
 /** Rule load problems, as Suricata reports them: one warning per skipped rule (bounded). */
-function reportRuleLoad(rules: LoadedRules, warn: (m: string) => void): void {
+function reportRuleLoad(rules: RuleLoadReport, warn: (m: string) => void): void {
   const MAX = 20;
   for (const s of rules.skipped.slice(0, MAX)) warn(`${s.file}:${s.line}: rule skipped: ${s.reason}`);
   if (rules.skipped.length > MAX)
     warn(`... and ${rules.skipped.length - MAX} more skipped rules (vigil rules check FILE lists them all)`);
   for (const t of rules.thresholdErrors) warn(`threshold file: ${t}`);
   for (const t of rules.reputationErrors) warn(`IP reputation: ${t}`);
-  if (rules.rules.length === 0) warn('no rules loaded: signature detection is off');
+  if (rules.loaded === 0) warn('no rules loaded: signature detection is off');
 }
 
 function round(x: number, digits: number): number {

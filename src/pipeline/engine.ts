@@ -12,7 +12,8 @@ import { StreamReassembler } from '../stream/reassembly.js';
 import { AppLayer } from '../applayer/app-layer.js';
 import { Detector } from '../detect/engine/detector.js';
 import { loadDetectRules } from '../detect/engine/load.js';
-import type { DetectSpec, LoadedRules } from '../detect/engine/load.js';
+import { ruleLoadReport } from '../detect/engine/load.js';
+import type { DetectSpec, LoadedRules, RuleLoadReport } from '../detect/engine/load.js';
 import { BehaviorEngine } from '../detect/behavior/engine.js';
 import type { AlertRecord } from '../detect/engine/detector.js';
 import { AlertGate } from '../alerts/gate.js';
@@ -178,9 +179,15 @@ export class PacketEngine {
     this.deliver = onAlert;
     this.secondOpinionAll = cfg.ml.enabled && cfg.ml.secondOpinion;
     this.secondOpinionConfidence = cfg.ml.secondOpinionConfidence;
-    if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules))
-      this.installRules(rules ?? loadDetectRules(detectSpec(cfg)));
+    if (cfg.appLayer && (cfg.detect.ruleFiles.length > 0 || cfg.detect.builtinRules)) {
+      const loaded = rules ?? loadDetectRules(detectSpec(cfg));
+      this.ruleLoad = ruleLoadReport(loaded);
+      this.installRules(loaded);
+    }
   }
+
+  /** What loading the ruleset at construction gave (counts and problems); null without rules. */
+  readonly ruleLoad: RuleLoadReport | null = null;
 
   /**
    * Replace the ruleset (rule reload): a new detector over `loaded`, used from the next packet on.

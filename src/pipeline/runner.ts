@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { BATCH_PACKETS, PacketBatch } from '../capture/batch.js';
 import type { CaptureReader, ReadError } from '../capture/reader.js';
-import type { LoadedRules } from '../detect/engine/load.js';
+import type { LoadedRules, RuleLoadReport } from '../detect/engine/load.js';
 import type { EngineConfig } from './config.js';
 import { PacketEngine, mergeCounters } from './engine.js';
 import type { EngineCounters } from './engine.js';
@@ -21,6 +21,8 @@ export interface RunOptions {
   cfg: EngineConfig;
   /** Rules already loaded in this thread (used by the inline engine; workers load their own). */
   rules?: LoadedRules;
+  /** With several workers: how worker 0's ruleset loaded, as soon as it has (the workers load it). */
+  onRules?: (report: RuleLoadReport) => void;
   workers: number;
   /** Stop after this many packets; 0 = no limit. */
   maxPackets: number;
@@ -140,6 +142,9 @@ async function runFileSharded(
               case 'error':
                 reject(new Error(`pipeline worker failed: ${msg.message}`));
                 return;
+              case 'rules':
+                opts.onRules?.(msg.report);
+                return;
               case 'progress':
                 opts.onProgress?.(msg.position, reader.size, msg.packets);
                 return;
@@ -234,6 +239,10 @@ async function runSharded(
         }
         if (msg.kind === 'error') {
           die(new Error(`pipeline worker failed: ${msg.message}`));
+          return;
+        }
+        if (msg.kind === 'rules') {
+          opts.onRules?.(msg.report);
           return;
         }
         if (msg.kind === 'progress') return; // file mode only

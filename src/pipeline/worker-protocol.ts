@@ -3,6 +3,7 @@ import type { ReadError } from '../capture/reader.js';
 import type { EngineConfig } from './config.js';
 import type { EngineCounters } from './engine.js';
 import type { SinkSpec } from './sink.js';
+import type { RuleLoadReport } from '../detect/engine/load.js';
 
 export interface WorkerInit {
   cfg: EngineConfig;
@@ -28,6 +29,8 @@ export type ToWorker = { kind: 'batch'; slot: number; count: number } | { kind: 
 /** Worker -> reader. `data` is the sink's drain() output. */
 export type FromWorker =
   | { kind: 'ready' }
+  /** Worker 0, once its engine is built: how its ruleset loaded (every worker loads the same). */
+  | { kind: 'rules'; report: RuleLoadReport }
   | { kind: 'done'; slot: number; data: unknown }
   /** File mode: worker 0's reading position now and then, for the progress bar. */
   | { kind: 'progress'; position: number; packets: number }

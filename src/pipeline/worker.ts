@@ -93,6 +93,8 @@ async function runFile(file: { path: string; limit: number }, engine: PacketEngi
 try {
   const sink = await loadSink(init.sink);
   const engine = new PacketEngine(init.cfg, sink, init.capacity, init.workerId, undefined, init.shards);
+  if (init.workerId === 0 && engine.ruleLoad !== null)
+    port.postMessage({ kind: 'rules', report: engine.ruleLoad } satisfies FromWorker);
   if (init.file !== undefined) await runFile(init.file, engine, sink);
   const batches = init.slots.map((s) => new PacketBatch(init.capacity, Buffer.from(s.data), s.columns));
   if (init.file === undefined) slotMode(engine, sink, batches);

@@ -173,3 +173,48 @@ test('-c reads the supported parts of a suricata.yaml; -k all turns on checksum 
 });
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('2 workers: the ruleset is loaded by the workers, its skipped rules reported once, unreadable rule files refused as with 1', async () => {
+  // The main thread no longer compiles the ruleset when workers do: the summary's counts and the
+  // warnings come from worker 0's load, and must read as with one worker.
+  const rules = path.join(dir, 'load.rules');
+  fs.writeFileSync(
+    rules,
+    [
+      'alert tcp any any -> any 22 (msg:"ssh"; flow:to_server; content:"SSH-"; sid:1;)',
+      'alert tcp any any -> any any (msg:"bad"; nosuchkeyword; sid:2;)',
+      'alert udp any any -> any 53 (msg:"dns"; content:"|01 00|"; sid:3;)',
+    ].join('\n') + '\n',
+  );
+  const out: { rules: Summary['rules']; alerts: number; warnings: string[] }[] = [];
+  for (const w of ['1', '2']) {
+    const r = await runCli([
+      'analyze',
+      '--json',
+      '--workers',
+      w,
+      '--no-builtin-rules',
+      '--no-ml',
+      '--rules',
+      rules,
+      BRUTE,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Summary;
+    out.push({ rules: s.rules, alerts: s.alerts, warnings: r.stderr.split('\n').filter((l) => l.includes('skipped')) });
+  }
+  assert.deepEqual(out[0]!.rules, { loaded: 2, skipped: 1 });
+  assert.deepEqual(out[1], out[0]);
+  assert.equal(out[1]!.warnings.length, 1);
+  assert.match(out[1]!.warnings[0]!, /load\.rules:2: rule skipped: .*nosuchkeyword/);
+  assert.ok(out[0]!.alerts > 0);
+
+  for (const w of ['1', '2']) {
+    const r = await runCli(['analyze', '--json', '--workers', w, '--rules', path.join(dir, 'absent.rules'), BRUTE]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read rule file .*absent\.rules: ENOENT/);
+    const d = await runCli(['analyze', '--json', '--workers', w, '--rules', dir, BRUTE]);
+    assert.equal(d.code, 1);
+    assert.match(d.stderr, /cannot read rule file .*: EISDIR/);
+  }
+});

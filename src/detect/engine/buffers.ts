@@ -83,10 +83,62 @@ function headerValue(headers: [string, string][], name: string): string | null {
   return out;
 }
 
-function headerBlock(headers: [string, string][]): string {
-  let s = '';
-  for (const [n, v] of headers) s += `${n}: ${v}\r\n`;
-  return s;
+/** Write latin1 string s into b at o; returns the offset after it. */
+function put(b: Buffer, o: number, s: string): number {
+  for (let k = 0; k < s.length; k++) b[o + k] = s.charCodeAt(k);
+  return o + s.length;
+}
+
+function crlf(b: Buffer, o: number): number {
+  b[o] = 0x0d;
+  b[o + 1] = 0x0a;
+  return o + 2;
+}
+
+/**
+ * `line` CRLF (when `line` is given), then each header as `Name: value` CRLF, then CRLF when
+ * `blank`: built byte by byte into one buffer. (A template string turned into a Buffer cost about
+ * twice as much: cons-string flattening, then encoding; these are built for every transaction.)
+ */
+function headBytes(line: string | null, headers: [string, string][], blank: boolean): Buffer {
+  let n = (line === null ? 0 : line.length + 2) + (blank ? 2 : 0);
+  for (const [k, v] of headers) n += k.length + v.length + 4;
+  const b = Buffer.allocUnsafe(n);
+  let o = 0;
+  if (line !== null) o = crlf(b, put(b, 0, line));
+  for (const [k, v] of headers) {
+    o = put(b, o, k);
+    b[o++] = 0x3a;
+    b[o++] = 0x20;
+    o = crlf(b, put(b, o, v));
+  }
+  if (blank) crlf(b, o);
+  return b;
+}
+
+/** `http.header_names`: CRLF, each name CRLF, CRLF (Suricata's layout). */
+function headerNames(headers: [string, string][]): Buffer {
+  let n = 4;
+  for (const [k] of headers) n += k.length + 2;
+  const b = Buffer.allocUnsafe(n);
+  let o = crlf(b, 0);
+  for (const [k] of headers) o = crlf(b, put(b, o, k));
+  crlf(b, o);
+  return b;
+}
+
+/** The Host header value without a trailing `:port` (digits, possibly none), lowercased. */
+function hostBytes(h: string): Buffer {
+  let end = h.length;
+  let k = end - 1;
+  while (k >= 0 && h.charCodeAt(k) >= 0x30 && h.charCodeAt(k) <= 0x39) k--;
+  if (k >= 0 && h.charCodeAt(k) === 0x3a) end = k;
+  const b = Buffer.allocUnsafe(end);
+  for (let i = 0; i < end; i++) {
+    const c = h.charCodeAt(i) & 0xff;
+    b[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  return b;
 }
 
 /**
@@ -113,18 +165,14 @@ export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean)
       return p === '' ? null : latin1(p);
     }
     case 'http.header':
-      return hdrs.length === 0 ? null : latin1(headerBlock(hdrs));
+      return hdrs.length === 0 ? null : headBytes(null, hdrs, false);
     case 'http.header.raw':
-      return hdrs.length === 0 ? null : latin1(headerBlock(hdrs) + '\r\n');
-    case 'http.header_names': {
-      if (hdrs.length === 0) return null;
-      let s = '\r\n';
-      for (const [n] of hdrs) s += `${n}\r\n`;
-      return latin1(s + '\r\n');
-    }
+      return hdrs.length === 0 ? null : headBytes(null, hdrs, true);
+    case 'http.header_names':
+      return hdrs.length === 0 ? null : headerNames(hdrs);
     case 'http.start': {
       const line = startLine(tx, toServer);
-      return line === '' ? null : latin1(`${line}\r\n${headerBlock(hdrs)}\r\n`);
+      return line === '' ? null : headBytes(line, hdrs, true);
     }
     case 'payload': {
       // Payload matches of an HTTP rule (compile.ts): the message as sent, rebuilt — start line,
@@ -132,14 +180,14 @@ export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean)
       // Suricata's raw stream would hold the transfer encoding).
       const line = startLine(tx, toServer);
       if (line === '') return null;
-      const head = latin1(`${line}\r\n${headerBlock(hdrs)}\r\n`);
+      const head = headBytes(line, hdrs, true);
       const body = toServer ? tx.requestBody : tx.responseBody;
       return body.length === 0 ? head : Buffer.concat([head, body]);
     }
     case 'http.host': {
       if (!toServer) return null;
       const h = headerValue(req, 'host');
-      return h === null ? (tx.host === '' ? null : latin1(tx.host)) : toLower(latin1(h.replace(/:\d*$/, '')));
+      return h === null ? (tx.host === '' ? null : latin1(tx.host)) : hostBytes(h);
     }
     case 'http.host.raw': {
       const h = headerValue(req, 'host');

@@ -32,7 +32,7 @@ import {
 import type { BufferProg, CompiledRule, PacketCheck } from './compile.js';
 import { repScore } from './datasets.js';
 import { InspectState, compareU, inspect } from './inspect.js';
-import { MpmBuilder } from './mpm.js';
+import { MPM_COLD_QUAD_MIN, MpmBuilder } from './mpm.js';
 import type { Mpm } from './mpm.js';
 import { RateTracker } from './rate.js';
 import { WasmScanner } from './wasm-scan.js';
@@ -1955,6 +1955,13 @@ export class Detector {
     const ts = side === 0;
     switch (rec.kind) {
       case 'http': {
+        if (name === 'payload') {
+          // The rebuilt message (httpBuffer) is http.start's bytes and the body: reuse the former.
+          const head = this.txView(rec, 'http.start', NO_TRANSFORMS, side);
+          if (head === null) return null;
+          const body = ts ? rec.tx.requestBody : rec.tx.responseBody;
+          return body.length === 0 ? head : [Buffer.concat([head[0]!, body])];
+        }
         const b = httpBuffer(rec.tx, name, ts);
         return b === null ? null : [b];
       }
@@ -2031,7 +2038,7 @@ export class Detector {
         const sb = this.txView(rec, 'http.start', NO_TRANSFORMS, side);
         if (sb !== null && !repeatedName(side === 0 ? rec.tx.requestHeaders : rec.tx.responseHeaders)) {
           const b = sb[0]!;
-          const n = g.start.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen());
+          const n = g.start.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen(), MPM_COLD_QUAD_MIN);
           for (let x = 0; x < n; x++) hits[x] = g.start.patRule[out[x]!]!;
           nHits = n;
           merged = true;
@@ -2044,7 +2051,7 @@ export class Detector {
         for (let k = 0; k < bufs.length; k++) {
           const b = bufs[k]!;
           // Pattern ids are per automaton: a fresh generation per scan keeps them apart.
-          const n = p.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen());
+          const n = p.mpm.scan(b, 0, b.length, out, this.seen, this.nextGen(), MPM_COLD_QUAD_MIN);
           for (let x = 0; x < n; x++) hits[nHits + x] = p.patRule[out[x]!]!;
           nHits += n;
           if (nHits > 4 * this.rules.length + 512) nHits = uniqueSorted(hits, nHits);

@@ -6,7 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadIpReputation, resetIntel, setDatasetBaseDir } from './datasets.js';
-import { defaultClassifications, forEachRule, loadClassificationConfig, rulePriority } from '../signatures/ruleset.js';
+import {
+  RuleFileError,
+  defaultClassifications,
+  forEachRule,
+  loadClassificationConfig,
+  rulePriority,
+} from '../signatures/ruleset.js';
 import type { Classifications, SkippedRule } from '../signatures/ruleset.js';
 import type { RuleVars } from '../signatures/vars.js';
 import { CompileError, addressMatcher, compileRule } from './compile.js';
@@ -34,6 +40,47 @@ export interface LoadedRules {
   thresholdErrors: string[];
   /** Problems in the IP reputation files. */
   reputationErrors: string[];
+}
+
+/** A ruleset load without the rules: what a worker thread reports of its load (structured-clonable). */
+export interface RuleLoadReport {
+  loaded: number;
+  skipped: SkippedRule[];
+  thresholdErrors: string[];
+  reputationErrors: string[];
+}
+
+export function ruleLoadReport(l: LoadedRules): RuleLoadReport {
+  return {
+    loaded: l.rules.length,
+    skipped: l.skipped,
+    thresholdErrors: l.thresholdErrors,
+    reputationErrors: l.reputationErrors,
+  };
+}
+
+/**
+ * Throw the RuleFileError loadDetectRules would throw for an unreadable rule or classification
+ * file, without parsing anything: for a thread that leaves the loading to its workers.
+ */
+export function checkDetectFiles(spec: DetectSpec): void {
+  const probe = (file: string, what: string): void => {
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        fs.readSync(fd, Buffer.alloc(1), 0, 1, 0); // a directory opens, but does not read (EISDIR)
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      throw new RuleFileError(
+        file,
+        `cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+  };
+  for (const f of spec.ruleFiles) probe(f, 'rule');
+  if (spec.classificationFile !== null) probe(spec.classificationFile, 'classification');
 }
 
 /** Load, parse and compile. Throws RuleFileError when a file cannot be read. */

@@ -319,6 +319,11 @@ test('property: matches a naive search on random small-alphabet sets', () => {
       const n = m.scan(buf, off, len, out, seen, ++gen);
       const got = Array.from(out.subarray(0, n)).sort((x, y) => x - y);
       assert.deepEqual(got, want, `iter ${iter} ${JSON.stringify(opts)}`);
+      // Four chains on short ranges too (quarters of a few bytes, patterns spanning several).
+      const q = int(40);
+      const n4 = m.scan(buf, off, len, out, seen, ++gen, q);
+      const got4 = Array.from(out.subarray(0, n4)).sort((x, y) => x - y);
+      assert.deepEqual(got4, want, `iter ${iter} ${JSON.stringify(opts)} quadMin ${q}`);
     }
   }
   assert.ok(nonEmpty > 1000, `overlaps too rare: ${nonEmpty}`);

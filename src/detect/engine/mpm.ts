@@ -78,9 +78,17 @@ const SLOT_TRIES = 8;
 
 /**
  * From this length on, four chains (quarters); shorter ranges run one chain (bench/micro/mpm-capture.ts:
- * two chains on 64-255 bytes were no faster than one, 0.9-1.2x).
+ * two chains on 64-255 bytes were no faster than one, 0.9-1.2x). That is with the table in cache;
+ * callers scanning short buffers with cold tables pass a lower `quadMin` (MPM_COLD_QUAD_MIN).
  */
 const QUAD_MIN = 256;
+/**
+ * Four chains from this length on, for scans whose table is mostly out of cache (a transaction
+ * buffer's automaton, touched once per transaction): the chains' misses overlap. Transaction
+ * prefilter scans of the ET Open run (2 M capture, 478,000 scans, 62 MB): 461-475 ms with 256,
+ * 397-428 with 48, 393 with 24 (docs/performance.md, session 15).
+ */
+export const MPM_COLD_QUAD_MIN = 32;
 
 export interface MpmBuilderOptions {
   /**
@@ -552,15 +560,27 @@ export class Mpm {
    * If `out` fills up, the scan stops at once and returns out.length: a result equal to out.length
    * may be incomplete (size `out` to idCapacity to always get every id). The automaton starts at
    * its root on every call, so an occurrence split across two scans is not found.
+   *
+   * `quadMin`: ranges this long or longer run as four chains (see QUAD_MIN, MPM_COLD_QUAD_MIN);
+   * the ids found do not depend on it.
    */
-  scan(buf: Uint8Array, off: number, len: number, out: Int32Array, seen: Uint32Array, gen: number): number {
+  scan(
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    out: Int32Array,
+    seen: Uint32Array,
+    gen: number,
+    quadMin = QUAD_MIN,
+  ): number {
     if (seen.length < this.idCapacity) throw new RangeError(`mpm: seen needs ${this.idCapacity} entries`);
     const outLen = out.length;
     if (outLen === 0) return 0;
     const g = gen >>> 0;
     const start = off > 0 ? off : 0;
     const end = Math.min(off + len, buf.length);
-    if (end - start < QUAD_MIN) return this.scanOne(buf, start, end, out, seen, g);
+    // (At least 4 bytes, so that every quarter is non-empty.)
+    if (end - start < Math.max(quadMin, 4)) return this.scanOne(buf, start, end, out, seen, g);
     const dense = this.dense;
     // Four chains, one per quarter (chain k covers [ik, ek) at its own pace), each starting at the
     // root (dense row 0, which reports nothing: patterns are >= 1 byte).
