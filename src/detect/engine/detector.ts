@@ -1035,10 +1035,13 @@ export class Detector {
     const fl = dec.tcpFlags[i]!;
     for (let k = 0; k < nc + ns; k++) {
       const fromSeam = k >= nc;
-      const r = this.rules[fromSeam ? this.straddle[k - nc]! : cand[k]!]!;
-      if (fromSeam && (indexOf(cand, nc, r.id) || indexOf(matched, nm, r.id))) continue;
+      const id = fromSeam ? this.straddle[k - nc]! : cand[k]!;
       // A flags check this packet cannot pass: no evaluation (matchPacket/matchStream check it too).
-      if (flagOk !== null && (flagOk[r.id * 8 + (fl >>> 5)]! & (1 << (fl & 31))) === 0) continue;
+      // Tested on the id, before the rule object is loaded: most candidates of a content-free
+      // rule set stop here (Snort 3 community rules: 2 of 3 on the bench capture).
+      if (flagOk !== null && (flagOk[id * 8 + (fl >>> 5)]! & (1 << (fl & 31))) === 0) continue;
+      if (fromSeam && (indexOf(cand, nc, id) || indexOf(matched, nm, id))) continue;
+      const r = this.rules[id]!;
       this.evaluated++;
       let ok: boolean;
       if (r.streamMode === 'stream' || fromSeam) ok = streamData && this.matchStream(r, pkts, dec, i, tail);
