@@ -70,7 +70,8 @@ const size = fs.statSync(pcap).size;
 const packets = Number(
   spawnSync('capinfos', ['-c', '-M', '-T', '-r', pcap], { encoding: 'utf8' }).stdout.split('\t')[1],
 );
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 2);
+// Best of three by default: on a shared VM single runs vary by 20-30 % (docs/performance.md).
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 
 interface Row {
   name: string;
