@@ -109,6 +109,11 @@ export interface AppLayerOptions {
    * loggers must not see it.
    */
   onHttpRequest?: (rec: HttpRecord) => void;
+  /**
+   * Stop payload inspection of a TLS flow once its encrypted application data starts (Suricata's
+   * default `encryption-handling`): sets `noPayload` for the slot.
+   */
+  tlsNoPayload?: boolean;
 }
 
 const P_UNKNOWN = 0;
@@ -157,6 +162,18 @@ export class AppLayer {
   /** DNS payloads on recognised DNS flows that did not parse. */
   dnsErrors = 0;
 
+  /**
+   * Per slot: 1 once the flow's payload is no longer inspected (TLS application data has started,
+   * see AppLayerOptions.tlsNoPayload). As in Suricata, whose parser reads a direction's data when
+   * the other side acknowledges it and whose flag then holds from the next packet on: set from the
+   * packet after the first one in the other direction that follows the data (beginPacket).
+   */
+  readonly noPayload: Uint8Array;
+  /** Flows waiting for noPayload: slot, direction of the data that showed it, 1 once acknowledged. */
+  private npSlot: number[] = [];
+  private npDir: number[] = [];
+  private npAcked: number[] = [];
+
   /** Handler for StreamReassembler: a bound method, created once. */
   readonly onData: (slot: number, dir: number, buf: Uint8Array, off: number, len: number) => void;
 
@@ -178,6 +195,7 @@ export class AppLayer {
     this.ftp = new Array<FtpConnection | undefined>(slots);
     this.smtp = new Array<SmtpConnection | undefined>(slots);
     this.logged = new Uint8Array(slots);
+    this.noPayload = new Uint8Array(slots);
     this.opts = opts;
     this.onData = (slot, dir, buf, off, len) => this.data(slot, dir, buf, off, len);
   }
@@ -228,9 +246,28 @@ export class AppLayer {
   }
 
   /** Forget which detections concluded: called before each packet's stream data is delivered. */
-  beginPacket(): void {
+  beginPacket(slot = -1, dir = 0): void {
     this.doneSlot = -1;
     this.doneBits = 0;
+    if (this.npSlot.length > 0) this.advanceNoPayload(slot, dir & 1);
+  }
+
+  /** Packet of `slot`/`dir` begins: flag the flows acknowledged by an earlier packet, arm those this one acknowledges. */
+  private advanceNoPayload(slot: number, dir: number): void {
+    let kept = 0;
+    for (let k = 0; k < this.npSlot.length; k++) {
+      const s = this.npSlot[k]!;
+      if (this.npAcked[k] === 1) {
+        this.noPayload[s] = 1;
+        continue;
+      }
+      if (s === slot && dir !== this.npDir[k]) this.npAcked[k] = 1;
+      this.npSlot[kept] = s;
+      this.npDir[kept] = this.npDir[k]!;
+      this.npAcked[kept] = this.npAcked[k]!;
+      kept++;
+    }
+    this.npSlot.length = this.npDir.length = this.npAcked.length = kept;
   }
 
   /**
@@ -427,6 +464,11 @@ export class AppLayer {
     const conn = this.tls[slot]!;
     conn.feed(dir === 0 ? 0 : 1, buf, off, len, this.now());
     if (conn.done && this.logged[slot] === 0) this.emitTls(slot, conn);
+    if (conn.appData && this.opts.tlsNoPayload === true && this.noPayload[slot] === 0 && !this.npSlot.includes(slot)) {
+      this.npSlot.push(slot);
+      this.npDir.push(dir & 1);
+      this.npAcked.push(0);
+    }
   }
 
   private emitTls(slot: number, conn: TlsConnection): void {
@@ -503,6 +545,14 @@ export class AppLayer {
     this.proto[slot] = P_UNKNOWN;
     this.dirProto[slot * 2] = this.dirProto[slot * 2 + 1] = P_UNKNOWN;
     this.dnsTx[slot] = 0;
+    this.noPayload[slot] = 0;
+    // A flag still waiting must not land on the slot's next flow.
+    const w = this.npSlot.indexOf(slot);
+    if (w >= 0) {
+      this.npSlot.splice(w, 1);
+      this.npDir.splice(w, 1);
+      this.npAcked.splice(w, 1);
+    }
     this.probeBuf[slot * 2] = this.probeBuf[slot * 2 + 1] = undefined;
     return name;
   }

@@ -122,3 +122,16 @@ test('decoder.vxlan / decoder.geneve: ports as port expressions with variables, 
   assert.deepEqual(warnings, []);
   assert.deepEqual(tunnelPorts(y.decoder.vxlan, y.vars), [4789, 8472]);
 });
+
+test('app-layer.protocols.tls.encryption-handling: default unless set; both spellings; from suricata.yaml', () => {
+  const cfg = defaultConfig();
+  assert.equal(cfg.tls.encryptionHandling, 'default');
+  assert.equal(applySetting(cfg, 'app-layer.protocols.tls.encryption-handling', 'Full'), null);
+  assert.equal(cfg.tls.encryptionHandling, 'full');
+  applySetting(cfg, 'app-layer.protocols.tls.encrypt-handling', 'bypass');
+  assert.equal(cfg.tls.encryptionHandling, 'bypass');
+  assert.throws(() => applySetting(cfg, 'app-layer.protocols.tls.encryption-handling', 'off'), ConfigError);
+  const y = defaultConfig();
+  assert.deepEqual(applyYaml(y, { 'app-layer': { protocols: { tls: { 'encryption-handling': 'full' } } } }), []);
+  assert.equal(y.tls.encryptionHandling, 'full');
+});

@@ -44,6 +44,14 @@ export interface EngineConfig {
   appLayer: boolean;
   /** HTTP body bytes kept per transaction (Suricata's request-body-limit / response-body-limit). */
   http: { requestBodyLimit: number; responseBodyLimit: number; decompressLayerLimit: number };
+  /**
+   * `app-layer.protocols.tls.encryption-handling`, as Suricata: `default` and `bypass` stop payload
+   * inspection (packet and stream content rules) of a TLS flow once its encrypted application data
+   * starts, while `tls.*` keywords and rules without payload matches still apply; `full` inspects
+   * everything. (Vigil's `bypass` does no more than `default`: the TLS parser stops at the
+   * handshake anyway.)
+   */
+  tls: { encryptionHandling: 'default' | 'bypass' | 'full' };
   /** EVE output: IPv6 addresses compressed (`::`) or written in full like Suricata's default. */
   eve: {
     ipv6Compress: boolean;
@@ -124,6 +132,7 @@ export function defaultConfig(): EngineConfig {
     exceptionPolicy: '',
     appLayer: true,
     http: { requestBodyLimit: 4096, responseBodyLimit: 4096, decompressLayerLimit: 2 },
+    tls: { encryptionHandling: 'default' },
     eve: {
       ipv6Compress: false,
       alertPacket: false,
@@ -416,6 +425,14 @@ export function applySetting(cfg: EngineConfig, key: string, value: string): str
     case 'stream.reassembly.memcap':
       cfg.stream.memcap = parseSize(value) ?? bad('expected a size such as 64mb');
       return null;
+    case 'app-layer.protocols.tls.encryption-handling':
+    case 'app-layer.protocols.tls.encrypt-handling': {
+      // (The second: Suricata 6's spelling in its suricata.yaml comments.)
+      const v = value.trim().toLowerCase();
+      if (v !== 'default' && v !== 'bypass' && v !== 'full') bad('expected default, bypass or full');
+      cfg.tls.encryptionHandling = v as EngineConfig['tls']['encryptionHandling'];
+      return null;
+    }
     case 'app-layer.protocols.http.libhtp.default-config.request-body-limit':
       cfg.http.requestBodyLimit = parseSize(value) ?? bad('expected a size such as 4kb');
       return null;
@@ -516,6 +533,8 @@ export function applyYaml(cfg: EngineConfig, doc: unknown): string[] {
     'default-reputation-path',
     'reputation-files',
     'app-layer.protocols.http.libhtp.default-config',
+    'app-layer.protocols.tls.encryption-handling',
+    'app-layer.protocols.tls.encrypt-handling',
     // Vigil's own sections, so one file can hold a sensor's whole configuration.
     'behavior',
     'ml',

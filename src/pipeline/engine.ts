@@ -149,6 +149,7 @@ export class PacketEngine {
           requestBodyLimit: cfg.http.requestBodyLimit,
           responseBodyLimit: cfg.http.responseBodyLimit,
           decompressLayerLimit: cfg.http.decompressLayerLimit,
+          tlsNoPayload: cfg.tls.encryptionHandling !== 'full',
           // The request side of an HTTP transaction is inspected once the request is complete.
           onHttpRequest: (rec) => this.detector?.txRequest(rec, this.pcapCnt),
         },
@@ -264,6 +265,7 @@ export class PacketEngine {
       onAlert: this.mlRules !== null || this.secondOpinionAll ? (a) => this.ruleAlert(a, onAlert) : onAlert,
       packetAlertMax: cfg.detect.packetAlertMax,
       exhaustive: cfg.detect.exhaustive,
+      ...(app !== null ? { noPayload: app.noPayload } : {}),
       capture: {
         packet: cfg.eve.alertPacket || cfg.eve.ethernet,
         payload: cfg.eve.alertPayload || cfg.eve.alertPayloadPrintable,
@@ -300,7 +302,7 @@ export class PacketEngine {
       for (let i = 0; i < n; i++) {
         this.pcapCnt = numbers === null ? base + i + 1 : numbers[i]!;
         if (this.midstreamPass && !this.inspected(dec, i)) continue;
-        if (app !== null) app.beginPacket();
+        if (app !== null) app.beginPacket(dec.flowSlot[i]!, dec.flowDir[i]!);
         if (det !== null) det.setCurrent(pkts, dec, i);
         if (stream !== null) stream.processPacket(pkts, dec, i);
         if (app !== null) app.udpPacket(pkts, dec, i);

@@ -170,3 +170,43 @@ test('parser: an SSLv2-format ClientHello is skipped, the TLS server side is par
   assert.ok(c.info.serverHello);
   assert.deepEqual(c.info.events, []);
 });
+
+test('parser: appData once an application_data record follows the ServerHello, at every split', () => {
+  const { cli, srv } = tls12Exchange();
+  // The server's CCS, then an application_data record; the client's encrypted Finished is not one.
+  const full = parseSplit(cli, srv);
+  assert.ok(full.appData);
+  for (let cut = 0; cut <= srv.length; cut++) assert.ok(parseSplit(cli, srv, [], [cut]).appData, `cut ${cut}`);
+  // Byte by byte: record headers after the ChangeCipherSpec arrive one byte at a time.
+  const bytes = Array.from({ length: srv.length }, (_, k) => k);
+  assert.ok(parseSplit(cli, srv, [], bytes).appData);
+  // Only the client side, up to its encrypted Finished (a handshake record): not yet.
+  const c = new TlsConnection();
+  c.feed(0, cli, 0, cli.length, 0);
+  c.feed(1, srv, 0, srv.length - 10, 0); // everything but the application_data record
+  assert.equal(c.appData, false);
+  assert.ok(c.done, 'the handshake part still ends at the ChangeCipherSpecs');
+  // TLS 1.3: the first encrypted record after the ServerHello and CCS.
+  const t = tls13Exchange();
+  assert.ok(parseSplit(t.cli, t.srv).appData);
+});
+
+test('parser: no appData for early data before the ServerHello, nor after a broken encrypted record', () => {
+  const t = tls13Exchange();
+  const early = new TlsConnection();
+  early.feed(0, t.cli, 0, t.cli.length, 0); // ClientHello, CCS, application_data (0-RTT)
+  assert.equal(early.appData, false);
+  // After a CCS, something that is not a TLS record header: the side stops, no appData.
+  const cli = Uint8Array.from([...record(22, handshake(1, clientHelloBody(0x0303, [0xc02f], []))), ...record(20, [1])]);
+  const srv = Uint8Array.from([
+    ...record(22, handshake(2, serverHelloBody(0x0303, 0xc02f, [])), 0x0303),
+    ...record(20, [1], 0x0303),
+    0x47,
+    0x45,
+    0x54,
+    0x20,
+    0x2f, // "GET /"
+    ...record(23, [1, 2], 0x0303),
+  ]);
+  assert.equal(parseSplit(cli, srv).appData, false);
+});

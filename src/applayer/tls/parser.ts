@@ -115,6 +115,13 @@ export class TlsInfo {
 const ST_HEADER = 0; // collecting a 5-byte record header
 const ST_BODY = 1; // inside a record body
 const ST_DONE = 2; // encrypted from here on, or abandoned
+/**
+ * After a ChangeCipherSpec: the handshake is over for this side (the connection can be `done`),
+ * but record headers are still walked, bodies skipped, until the first application_data record
+ * (`TlsConnection.appData`), then ST_DONE.
+ */
+const ST_ENC_HEADER = 3;
+const ST_ENC_BODY = 4;
 
 /** Parse state of one direction. */
 class Side {
@@ -166,9 +173,16 @@ export class TlsConnection {
   private readonly cli = new Side();
   private readonly srv = new Side();
 
-  /** Both directions are encrypted or abandoned: nothing more to learn. */
+  /**
+   * Encrypted application data has started: an application_data record after the ServerHello, on
+   * either side (Suricata's handshake-done point, where its default `encryption-handling` stops
+   * inspecting the flow's payload). Early data (TLS 1.3 0-RTT) before the ServerHello does not count.
+   */
+  appData = false;
+
+  /** Both directions are encrypted or abandoned: nothing more to learn from the handshake. */
   get done(): boolean {
-    return this.cli.state === ST_DONE && this.srv.state === ST_DONE;
+    return this.cli.state >= ST_DONE && this.srv.state >= ST_DONE;
   }
 
   /**
@@ -181,6 +195,10 @@ export class TlsConnection {
     let p = off;
     const end = off + len;
     while (p < end && side.state !== ST_DONE) {
+      if (side.state >= ST_ENC_HEADER) {
+        p = this.walkEncrypted(side, buf, p, end);
+        continue;
+      }
       if (side.state === ST_HEADER) {
         const h = side.hdr;
         while (side.hdrLen < 5 && p < end) h[side.hdrLen++] = buf[p++]!;
@@ -228,9 +246,17 @@ export class TlsConnection {
       this.stop(side);
       return;
     }
-    if (type === CT_CHANGE_CIPHER_SPEC || type === CT_APPLICATION_DATA) {
-      // Everything after is encrypted (TLS 1.3 compatibility CCS included, RFC 8446 §D.4).
+    if (type === CT_APPLICATION_DATA) {
+      this.applicationData(side);
+      return;
+    }
+    if (type === CT_CHANGE_CIPHER_SPEC) {
+      // Everything after is encrypted (TLS 1.3 compatibility CCS included, RFC 8446 §D.4): only
+      // the record headers are followed on, to the first application data.
       this.stop(side);
+      side.state = ST_ENC_BODY;
+      side.remaining = len;
+      if (len === 0) side.state = ST_ENC_HEADER;
       return;
     }
     if (type === CT_HEARTBEAT) this.info.addEvent(TLS_EVENT.HEARTBEAT_MESSAGE);
@@ -239,6 +265,44 @@ export class TlsConnection {
     side.recType = type;
     side.remaining = len;
     side.state = len > 0 ? ST_BODY : ST_HEADER;
+  }
+
+  /** An application_data record on `side`: encrypted data has started (after a ServerHello). */
+  private applicationData(side: Side): void {
+    if (this.info.serverHello) this.appData = true;
+    this.stop(side);
+  }
+
+  /**
+   * Encrypted records of a side after its ChangeCipherSpec: skip bodies, read headers, until an
+   * application_data record (or a header that is not a record: stop). Returns the new position.
+   */
+  private walkEncrypted(side: Side, buf: Uint8Array, p: number, end: number): number {
+    while (p < end && side.state !== ST_DONE) {
+      if (side.state === ST_ENC_BODY) {
+        const n = end - p < side.remaining ? end - p : side.remaining;
+        p += n;
+        side.remaining -= n;
+        if (side.remaining === 0) side.state = ST_ENC_HEADER;
+        continue;
+      }
+      const h = side.hdr;
+      while (side.hdrLen < 5 && p < end) h[side.hdrLen++] = buf[p++]!;
+      if (side.hdrLen < 5) return p;
+      side.hdrLen = 0;
+      const type = h[0]!;
+      if (type === CT_APPLICATION_DATA) {
+        this.applicationData(side);
+        return p;
+      }
+      if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT || h[1] !== 3) {
+        side.state = ST_DONE;
+        return p;
+      }
+      side.remaining = (h[3]! << 8) | h[4]!;
+      side.state = side.remaining > 0 ? ST_ENC_BODY : ST_ENC_HEADER;
+    }
+    return p;
   }
 
   /** The side is encrypted or abandoned: its handshake buffer is freed. */

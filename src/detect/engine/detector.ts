@@ -114,6 +114,13 @@ export interface DetectorEnv {
   exhaustive?: boolean;
   /** Copy the frame / payload into packet alerts (EVE alert `packet`, `payload`). */
   capture?: { packet: boolean; payload: boolean };
+  /**
+   * Per flow slot, 1 when the flow's payload is no longer inspected (AppLayer.noPayload: TLS
+   * application data under the default encryption-handling): no payload prefilter, stream or
+   * payload matches for its packets; rules without payload matches still apply, as in Suricata
+   * (PKT_NOPAYLOAD_INSPECTION skips the signatures with SIG_FLAG_PAYLOAD).
+   */
+  noPayload?: Uint8Array;
 }
 
 /** A set of rules sharing a prefilter: an MPM over one buffer plus the rules without a fast pattern there. */
@@ -404,6 +411,10 @@ export class Detector {
   private readonly straddle: Int32Array;
   private pktPayload: Buffer | null = null;
   private pktPayloadFor = -1;
+  /** DetectorEnv.noPayload, or null. */
+  private readonly noPayload: Uint8Array | null;
+  /** The packet being inspected belongs to a flow whose payload is not inspected. */
+  private pktNoPayload = false;
   /** Some rule uses stream_size (otherwise the per-flow byte counts are not kept). */
   private readonly trackStreamBytes: boolean;
   private readonly rate = new RateTracker();
@@ -486,6 +497,7 @@ export class Detector {
       this.storeNext = new Uint8Array(env.slotCapacity);
     }
     this.trackStreamBytes = this.rules.some((r) => r.checks.some((c) => c.k === 'stream_size'));
+    this.noPayload = env.noPayload ?? null;
     // Payload bytes per slot and direction (slot * 2 + dir), only when some rule reads them.
     this.streamBytes = new Float64Array(this.trackStreamBytes ? 2 * env.slotCapacity : 0);
     this.streamRules = this.rules.some(
@@ -812,6 +824,8 @@ export class Detector {
       which[i] = null;
       const payLen = dec.payLen[i]!;
       if (dec.ipVer[i] === 0 || payLen <= 0) continue;
+      const np = this.noPayload;
+      if (np !== null && dec.flowSlot[i]! >= 0 && np[dec.flowSlot[i]!] === 1) continue;
       this.select(dec, i, payLen);
       const mpm = this.selMpm;
       if (mpm === null) continue;
@@ -953,6 +967,8 @@ export class Detector {
     if (slot >= 0 && this.pendingTx.size > 0) this.flushTxDue(slot, dec, i, pcapCnt);
     if (slot >= 0 && this.passed[slot] === 1) return;
     const payLen = dec.payLen[i]! > 0 ? dec.payLen[i]! : 0;
+    const noPay = slot >= 0 && this.noPayload !== null && this.noPayload[slot] === 1;
+    this.pktNoPayload = noPay;
     if (this.trackStreamBytes && slot >= 0 && payLen > 0 && slot * 2 + 1 < this.streamBytes.length) {
       const k = slot * 2 + (dec.flowDir[i]! & 1);
       this.streamBytes[k] = this.streamBytes[k]! + payLen;
@@ -966,7 +982,7 @@ export class Detector {
     const mpm = this.selMpm;
     const patRule = this.selPatRule;
     const always = this.selAlways;
-    if (mpm !== null && payLen > 0) {
+    if (mpm !== null && payLen > 0 && !noPay) {
       if (this.preDec === dec && i < this.preCount && this.preDone[i] === 1) {
         // Scanned by prescan: its hits are rule ids already.
         const hits = this.hits;
@@ -989,7 +1005,7 @@ export class Detector {
     if (this.env.exhaustive === true) nc = this.exhaustivePacket(protoClass(proto), ni > 0);
     // Raw stream view (TCP data accepted into the stream): the bytes before this segment.
     const key = slot * 2 + (dec.flowDir[i]! & 1);
-    const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1;
+    const streamData = this.streamRules && proto === 6 && slot >= 0 && payLen > 0 && dec.inStream[i] === 1 && !noPay;
     const tl = streamData ? this.tailLen[key]! : 0;
     // The tail ends at te in the batch (see tailEnd) or is in its arena cell.
     const te = tl > 0 ? this.tailEnd[key]! : 0;
@@ -1359,7 +1375,12 @@ export class Detector {
         let buf: Buffer | null;
         if (g.buffer === 'base64_data') buf = st.b64;
         else
-          buf = g.buffer === 'payload' ? this.packetPayload(pkts, dec, i) : this.headerBuffer(g.buffer, pkts, dec, i);
+          buf =
+            g.buffer === 'payload'
+              ? this.pktNoPayload
+                ? null
+                : this.packetPayload(pkts, dec, i)
+              : this.headerBuffer(g.buffer, pkts, dec, i);
         if (buf === null) return false;
         if (g.transforms.length > 0) buf = applyTransforms(buf, g.transforms);
         if (!inspect(g.ops, 0, buf, 0, st)) return false;
