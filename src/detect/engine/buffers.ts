@@ -179,10 +179,7 @@ export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean)
       // headers, blank line, then the body as far as it was kept (dechunked and decompressed, where
       // Suricata's raw stream would hold the transfer encoding).
       const line = startLine(tx, toServer);
-      if (line === '') return null;
-      const head = headBytes(line, hdrs, true);
-      const body = toServer ? tx.requestBody : tx.responseBody;
-      return body.length === 0 ? head : Buffer.concat([head, body]);
+      return line === '' ? null : httpMessage(headBytes(line, hdrs, true), tx, toServer);
     }
     case 'http.host': {
       if (!toServer) return null;
@@ -238,6 +235,15 @@ export function httpBuffer(tx: HttpTransaction, name: string, toServer: boolean)
     default:
       return null;
   }
+}
+
+/**
+ * The rebuilt message of one side (the `payload` buffer of HTTP rules): `head`, its `http.start`
+ * bytes, then the body as kept. Without a body it is `head` itself (callers never write to buffers).
+ */
+export function httpMessage(head: Buffer, tx: HttpTransaction, toServer: boolean): Buffer {
+  const body = toServer ? tx.requestBody : tx.responseBody;
+  return body.length === 0 ? head : Buffer.concat([head, body]);
 }
 
 /** The request line (to server) or status line of a transaction as sent; '' before it was seen. */

@@ -15,7 +15,7 @@ import type { AppRecord, HttpRecord } from '../../applayer/app-layer.js';
 import type { HttpTransaction } from '../../applayer/http/parser.js';
 import type { FlowTuple } from '../../flow/table.js';
 import { formatIp } from '../../flow/key.js';
-import { BUFFERS, applyTransforms, httpBuffer } from './buffers.js';
+import { BUFFERS, applyTransforms, httpBuffer, httpMessage } from './buffers.js';
 import type { BufferDir } from './buffers.js';
 import {
   FLOW_ESTABLISHED,
@@ -1980,11 +1980,9 @@ export class Detector {
     switch (rec.kind) {
       case 'http': {
         if (name === 'payload') {
-          // The rebuilt message (httpBuffer) is http.start's bytes and the body: reuse the former.
+          // The rebuilt message starts with http.start's bytes: reuse the side's cached ones.
           const head = this.txView(rec, 'http.start', NO_TRANSFORMS, side);
-          if (head === null) return null;
-          const body = ts ? rec.tx.requestBody : rec.tx.responseBody;
-          return body.length === 0 ? head : [Buffer.concat([head[0]!, body])];
+          return head === null ? null : [httpMessage(head[0]!, rec.tx, ts)];
         }
         const b = httpBuffer(rec.tx, name, ts);
         return b === null ? null : [b];

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadIpReputation, resetIntel, setDatasetBaseDir } from './datasets.js';
 import {
-  RuleFileError,
   defaultClassifications,
   forEachRule,
   loadClassificationConfig,
   rulePriority,
+  unreadable,
 } from '../signatures/ruleset.js';
 import type { Classifications, SkippedRule } from '../signatures/ruleset.js';
 import type { RuleVars } from '../signatures/vars.js';
@@ -64,7 +64,7 @@ export function ruleLoadReport(l: LoadedRules): RuleLoadReport {
  * file, without parsing anything: for a thread that leaves the loading to its workers.
  */
 export function checkDetectFiles(spec: DetectSpec): void {
-  const probe = (file: string, what: string): void => {
+  const probe = (file: string, what: 'rule' | 'classification'): void => {
     try {
       const fd = fs.openSync(file, 'r');
       try {
@@ -73,10 +73,7 @@ export function checkDetectFiles(spec: DetectSpec): void {
         fs.closeSync(fd);
       }
     } catch (e) {
-      throw new RuleFileError(
-        file,
-        `cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
+      throw unreadable(file, what, e);
     }
   };
   for (const f of spec.ruleFiles) probe(f, 'rule');

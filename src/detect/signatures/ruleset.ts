@@ -75,10 +75,7 @@ export function forEachRule(
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new RuleFileError(
-        file,
-        `cannot read rule file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
+      throw unreadable(file, 'rule', e);
     }
     for (const { line, text: rt } of ruleLines(text)) {
       const r = parseRule(rt, vars);
@@ -145,16 +142,21 @@ export function parseClassificationConfig(text: string): {
   return { classes, errors };
 }
 
+/** The RuleFileError for a rule or classification file that cannot be read (`e` from fs). */
+export function unreadable(file: string, what: 'rule' | 'classification', e: unknown): RuleFileError {
+  return new RuleFileError(
+    file,
+    `cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+  );
+}
+
 /** Read a classification.config file (throws RuleFileError when unreadable). */
 export function loadClassificationConfig(path: string): Classifications {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new RuleFileError(
-      path,
-      `cannot read classification file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw unreadable(path, 'classification', e);
   }
   return parseClassificationConfig(text).classes;
 }
